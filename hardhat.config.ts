@@ -1,0 +1,62 @@
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HardhatUserConfig } from "hardhat/config";
+import "@nomicfoundation/hardhat-toolbox";
+
+/**
+ * The Solidity compiler comes from the `solc` npm package (solc/soljson.js), so compiling needs no
+ * download. The version below must equal the installed `solc` package version.
+ */
+const SOLC_VERSION = "0.8.28";
+
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solc = require("solc") as { version(): string };
+  const longVersion = solc.version();
+  if (args.solcVersion === SOLC_VERSION && longVersion.startsWith(SOLC_VERSION)) {
+    return {
+      compilerPath: require.resolve("solc/soljson.js"),
+      isSolcJs: true,
+      version: args.solcVersion,
+      longVersion,
+    };
+  }
+  return runSuper();
+});
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      optimizer: { enabled: true, runs: 10_000 },
+      evmVersion: "cancun",
+    },
+  },
+  paths: {
+    sources: "./contracts",
+    tests: "./test",
+    cache: "./cache",
+    artifacts: "./artifacts",
+  },
+  typechain: {
+    outDir: "typechain-types",
+    target: "ethers-v6",
+  },
+  mocha: {
+    timeout: 120_000,
+  },
+  gasReporter: {
+    enabled: process.env.REPORT_GAS === "true",
+  },
+  networks: {
+    hardhat: {
+      chainId: 31337,
+    },
+    localhost: {
+      url: process.env.FEDLEDGER_RPC ?? "http://127.0.0.1:8545",
+      chainId: 31337,
+    },
+  },
+};
+
+export default config;

@@ -1,0 +1,37 @@
+import { Command, CommanderError } from "commander";
+import { FedledgerError } from "../errors";
+
+/** Builds the `fedledger` command tree. Each area adds its own subcommands in its own module. */
+export function buildProgram(): Command {
+  const program = new Command("fedledger")
+    .description("Blockchain-backed federated training ledger for clinical language models")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  return program;
+}
+
+/** Runs the CLI: parses argv, runs the command, turns errors into one line and an exit code. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (or the help/version text).
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof FedledgerError) {
+    process.stderr.write(`error: ${err.toLine()}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: ${message}\n`);
+  if (process.env.FEDLEDGER_DEBUG && err instanceof Error && err.stack)
+    process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
