@@ -51,6 +51,9 @@ const config: HardhatUserConfig = {
   networks: {
     hardhat: {
       chainId: 31337,
+      // Public development accounts (Hardhat's default mnemonic): admin1-3, aggregator, auditor, site1-35.
+      // `startEmbeddedChain({ accounts })` sets FEDLEDGER_DEV_ACCOUNTS for a different count.
+      accounts: { count: Number(process.env.FEDLEDGER_DEV_ACCOUNTS ?? "40") },
     },
     localhost: {
       url: process.env.FEDLEDGER_RPC ?? "http://127.0.0.1:8545",
