@@ -1,0 +1,153 @@
+/**
+ * NegEx-style context scope marking over tokens.
+ *
+ * For each token, a bit set says which contexts it is in: negated, family, planned, removed. Feature
+ * extraction prefixes the features of a marked token ("neg:", "fam:", "plan:", "rem:") so a negated
+ * "pacemaker" hashes to different ids than an affirmed one.
+ *
+ * Algorithm, per note:
+ * 1. Scan tokens left to right; at each token take the longest phrase of the language's lexicon (trigger,
+ *    pseudo-trigger or terminator) that matches there, and continue after it.
+ * 2. A pre trigger marks following tokens, a post trigger preceding tokens, a both trigger both ways.
+ *    A scope stops at a boundary (. , ; ! ? ( ) [ ] or a line break), at a terminator phrase, at any other
+ *    trigger or pseudo-trigger, or after {@link FORWARD_WINDOW} / {@link BACKWARD_WINDOW} words.
+ * Runs in time linear in the number of tokens.
+ */
+import { CONTEXT_LEXICONS, type ContextKind } from "./context-lexicon";
+import type { Lang } from "./labels";
+import { normalizeText } from "./normalize";
+import { tokenize, type Token } from "./tokenize";
+
+/** Bit of each context kind in the flags returned by {@link markContext}. */
+export const CONTEXT_BITS: Record<ContextKind, number> = { neg: 1, fam: 2, plan: 4, rem: 8 };
+/** Words a pre trigger's scope covers at most. */
+export const FORWARD_WINDOW = 5;
+/** Words a post trigger's scope covers at most (post triggers reach less far, as in NegEx practice). */
+export const BACKWARD_WINDOW = 3;
+
+const BOUNDARY_PUNCT = new Set([".", ",", ";", "!", "?", "(", ")", "[", "]"]);
+
+type PhraseRole = "trigger" | "pseudo" | "terminator";
+interface Phrase {
+  tokens: string[];
+  role: PhraseRole;
+  bit: number;
+  forward: boolean;
+  backward: boolean;
+}
+type CompiledLexicon = Map<string, Phrase[]>;
+
+const compiled = new Map<Lang, CompiledLexicon>();
+
+function compile(lang: Lang): CompiledLexicon {
+  const lex = CONTEXT_LEXICONS[lang];
+  const map: CompiledLexicon = new Map();
+  const add = (text: string, role: PhraseRole, bit: number, forward: boolean, backward: boolean): void => {
+    const tokens = tokenize(normalizeText(text)).map((t) => t.text);
+    if (tokens.length === 0) return;
+    const list = map.get(tokens[0]) ?? [];
+    list.push({ tokens, role, bit, forward, backward });
+    map.set(tokens[0], list);
+  };
+  for (const p of lex.pseudo) add(p, "pseudo", 0, false, false);
+  for (const p of lex.terminators) add(p, "terminator", 0, false, false);
+  for (const kind of Object.keys(CONTEXT_BITS) as ContextKind[]) {
+    const t = lex.triggers[kind];
+    const bit = CONTEXT_BITS[kind];
+    for (const p of t.pre ?? []) add(p, "trigger", bit, true, false);
+    for (const p of t.post ?? []) add(p, "trigger", bit, false, true);
+    for (const p of t.both ?? []) add(p, "trigger", bit, true, true);
+  }
+  // Longest phrase first; on equal length, pseudo before terminator before trigger (insertion order).
+  for (const list of map.values()) list.sort((a, b) => b.tokens.length - a.tokens.length);
+  return map;
+}
+
+function lexiconFor(lang: Lang): CompiledLexicon {
+  let lex = compiled.get(lang);
+  if (!lex) {
+    lex = compile(lang);
+    compiled.set(lang, lex);
+  }
+  return lex;
+}
+
+function matchAt(tokens: readonly Token[], i: number, candidates: Phrase[]): Phrase | undefined {
+  for (const p of candidates) {
+    if (i + p.tokens.length > tokens.length) continue;
+    let ok = true;
+    for (let k = 1; k < p.tokens.length; k++) {
+      if (tokens[i + k].text !== p.tokens[k]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return p;
+  }
+  return undefined;
+}
+
+/**
+ * Marks the context scope of every token.
+ *
+ * @param tokens tokens of normalised text (see tokenize)
+ * @param lang language whose trigger lists apply
+ * @returns one byte per token: an OR of {@link CONTEXT_BITS}
+ * @example
+ * const toks = tokenize(normalizeText("Ingen pacemaker, men ICD."));
+ * markContext(toks, "nb"); // pacemaker: neg; icd: none
+ */
+export function markContext(tokens: readonly Token[], lang: Lang): Uint8Array {
+  const n = tokens.length;
+  const flags = new Uint8Array(n);
+  // stop[i] = 1 when token i is a boundary or part of any lexicon phrase.
+  const stop = new Uint8Array(n);
+  const triggers: { start: number; end: number; p: Phrase }[] = [];
+  const lex = lexiconFor(lang);
+  let i = 0;
+  while (i < n) {
+    const tok = tokens[i];
+    if (tok.kind === "newline" || (tok.kind === "punct" && BOUNDARY_PUNCT.has(tok.text))) {
+      stop[i] = 1;
+      i++;
+      continue;
+    }
+    const candidates = lex.get(tok.text);
+    const p = candidates ? matchAt(tokens, i, candidates) : undefined;
+    if (!p) {
+      i++;
+      continue;
+    }
+    const end = i + p.tokens.length;
+    for (let k = i; k < end; k++) stop[k] = 1;
+    if (p.role === "trigger") triggers.push({ start: i, end, p });
+    i = end;
+  }
+  for (const { start, end, p } of triggers) {
+    if (p.forward) {
+      let words = 0;
+      for (let j = end; j < n && words < FORWARD_WINDOW && !stop[j]; j++) {
+        flags[j] |= p.bit;
+        if (tokens[j].kind === "word" || tokens[j].kind === "number") words++;
+      }
+    }
+    if (p.backward) {
+      let words = 0;
+      for (let j = start - 1; j >= 0 && words < BACKWARD_WINDOW && !stop[j]; j--) {
+        flags[j] |= p.bit;
+        if (tokens[j].kind === "word" || tokens[j].kind === "number") words++;
+      }
+    }
+  }
+  return flags;
+}
+
+/** The feature prefix for a context bit set, e.g. 1 → "neg:", 3 → "neg:fam:", 0 → "". */
+export function contextPrefix(flags: number): string {
+  let s = "";
+  if (flags & CONTEXT_BITS.neg) s += "neg:";
+  if (flags & CONTEXT_BITS.fam) s += "fam:";
+  if (flags & CONTEXT_BITS.plan) s += "plan:";
+  if (flags & CONTEXT_BITS.rem) s += "rem:";
+  return s;
+}
