@@ -50,7 +50,8 @@ const config: HardhatUserConfig = {
   },
   networks: {
     hardhat: {
-      chainId: 31337,
+      // `startEmbeddedChain({ chainId })` sets FEDLEDGER_EMBEDDED_CHAIN_ID, e.g. to test chain-id checks.
+      chainId: Number(process.env.FEDLEDGER_EMBEDDED_CHAIN_ID ?? "31337"),
       // Public development accounts (Hardhat's default mnemonic): admin1-3, aggregator, auditor, site1-35.
       // `startEmbeddedChain({ accounts })` sets FEDLEDGER_DEV_ACCOUNTS for a different count.
       accounts: { count: Number(process.env.FEDLEDGER_DEV_ACCOUNTS ?? "40") },
