@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {IConsortiumRegistry} from "./interfaces/IConsortiumRegistry.sol";
+import {UpdateLeaf} from "./libraries/UpdateLeaf.sol";
+
+/**
+ * @title TrainingLedger
+ * @notice The public record of federated training: tasks, their rounds, each site's commitment to its model
+ * update, and the provenance of every model the rounds produce.
+ *
+ * An admin defines a task with a genesis model. The aggregator opens round after round; each round starts from
+ * the task's latest model (the genesis, or the model of the last finalised round). While the commit window is
+ * open, every Active site commits once to its update: the stored value is the StandardMerkleTree leaf of
+ * `(site, updateHash, numSamples)` (see {UpdateLeaf}). The aggregator then finalises the round with the new model
+ * hash and the Merkle root of the leaves it used, or aborts it. Auditors record verdicts on models.
+ *
+ * Roles are read from the {IConsortiumRegistry}. Hot paths are sized for gas: a commit writes one new slot and
+ * finalising writes two (the model's provenance and the round's updates root), whatever the number of sites. The
+ * genesis model of each task is recorded as "round 0" of that task when it is not yet recorded, so every model's
+ * parent is recorded before the model itself and following parents always ends at a genesis.
+ */
+contract TrainingLedger {
+    /// @notice Life cycle of a round: None until opened, then Open, then Finalized or Aborted.
+    enum RoundStatus {
+        None,
+        Open,
+        Finalized,
+        Aborted
+    }
+
+    /// @notice A training task. The first two slots pack the numbers; `latestModelHash` is the base the next
+    /// round must start from.
+    struct Task {
+        address creator;
+        uint16 aggregationRule;
+        uint16 minSitesPerRound;
+        uint32 commitWindowSeconds;
+        uint16 roundsPlanned;
+        uint32 currentRound;
+        uint64 createdAtBlock;
+        bytes32 specHash;
+        bytes32 genesisModelHash;
+        bytes32 latestModelHash;
+    }
+
+    /// @notice A round as {getRound} returns it.
+    struct Round {
+        RoundStatus status;
+        uint16 minSitesPerRound;
+        uint32 commitCount;
+        uint32 includedCount;
+        uint64 deadline;
+        uint64 openedAtBlock;
+        bytes32 baseModelHash;
+        bytes32 updatesRoot;
+        bytes32 modelHash;
+    }
+
+    /// @dev Storage form of a round: every number in one slot, which each commit rewrites.
+    struct RoundRecord {
+        RoundStatus status;
+        uint16 minSitesPerRound;
+        uint32 commitCount;
+        uint32 includedCount;
+        uint64 deadline;
+        uint64 openedAtBlock;
+        bytes32 baseModelHash;
+        bytes32 updatesRoot;
+    }
+
+    /// @dev Where a model was recorded, in one slot. Round 0 marks a task's genesis model.
+    struct ProvenanceRecord {
+        uint64 taskId;
+        uint32 round;
+        uint64 recordedAtBlock;
+    }
+
+    /// @notice Aggregation rule 1: federated averaging weighted by sample count.
+    uint16 public constant AGGREGATION_FEDAVG = 1;
+    /// @notice Abort reason 1: too few sites committed an update before the deadline.
+    uint8 public constant ABORT_TOO_FEW_COMMITS = 1;
+    /// @notice Abort reason 2: too few committed updates were valid.
+    uint8 public constant ABORT_TOO_FEW_VALID_UPDATES = 2;
+
+    bytes32 private constant ADMIN_ROLE = keccak256("ADMIN_ROLE");
+    bytes32 private constant AGGREGATOR_ROLE = keccak256("AGGREGATOR_ROLE");
+    bytes32 private constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
+
+    IConsortiumRegistry private immutable _REGISTRY;
+
+    mapping(uint256 taskId => Task) private _tasks;
+    mapping(uint256 taskId => mapping(uint32 round => RoundRecord)) private _rounds;
+    mapping(uint256 taskId => mapping(uint32 round => mapping(address site => bytes32 leaf)))
+        private _commitLeaves;
+    mapping(bytes32 modelHash => ProvenanceRecord) private _provenance;
+    uint64 private _taskCount;
+
+    /// @notice Admin `creator` defined task `taskId`.
+    event TaskCreated(
+        uint256 indexed taskId,
+        address indexed creator,
+        bytes32 specHash,
+        bytes32 genesisModelHash,
+        uint16 aggregationRule,
+        uint16 minSitesPerRound,
+        uint32 commitWindowSeconds,
+        uint16 roundsPlanned
+    );
+    /// @notice Round `round` of task `taskId` opened from `baseModelHash`; sites may commit until `deadline`.
+    event RoundOpened(
+        uint256 indexed taskId,
+        uint32 indexed round,
+        bytes32 indexed baseModelHash,
+        uint64 deadline
+    );
+    /// @notice `site` committed to the update `updateHash` trained on `numSamples` examples.
+    event UpdateCommitted(
+        uint256 indexed taskId,
+        uint32 indexed round,
+        address indexed site,
+        bytes32 updateHash,
+        uint64 numSamples,
+        bytes32 metricsHash
+    );
+    /// @notice The round produced `modelHash` from `parentModelHash` using `includedCount` updates under
+    /// `updatesRoot`.
+    event RoundFinalized(
+        uint256 indexed taskId,
+        uint32 indexed round,
+        bytes32 indexed modelHash,
+        bytes32 parentModelHash,
+        bytes32 updatesRoot,
+        uint32 includedCount,
+        bytes32 metricsHash
+    );
+    /// @notice The round ended without a model after `commitCount` commits, for abort reason `reason`.
+    event RoundAborted(uint256 indexed taskId, uint32 indexed round, uint32 commitCount, uint8 reason);
+    /// @notice `auditor` audited `modelHash`; `reportHash` identifies the report kept off the chain.
+    event ModelAudited(bytes32 indexed modelHash, address indexed auditor, bool passed, bytes32 reportHash);
+
+    /// @notice `account` is not an admin in the registry.
+    error LedgerNotAdmin(address account);
+    /// @notice `account` does not hold the aggregator role.
+    error LedgerNotAggregator(address account);
+    /// @notice `account` does not hold the auditor role.
+    error LedgerNotAuditor(address account);
+    /// @notice `account` is not an Active site.
+    error LedgerNotActiveSite(address account);
+    /// @notice The registry address is zero.
+    error LedgerZeroRegistry();
+    /// @notice No task has id `taskId`.
+    error LedgerUnknownTask(uint256 taskId);
+    /// @notice Task parameter `name` is zero or out of range.
+    error LedgerInvalidTaskParameter(string name);
+    /// @notice Round `round` of task `taskId` has status `status`, not Open.
+    error LedgerRoundNotOpen(uint256 taskId, uint32 round, RoundStatus status);
+    /// @notice Round `round` of task `taskId` was never opened; the current round is `current`.
+    error LedgerWrongRound(uint256 taskId, uint32 round, uint32 current);
+    /// @notice Round `round` of task `taskId` is still open; finalise or abort it first.
+    error LedgerPreviousRoundOpen(uint256 taskId, uint32 round);
+    /// @notice Task `taskId` already ran all `roundsPlanned` rounds.
+    error LedgerAllRoundsDone(uint256 taskId, uint16 roundsPlanned);
+    /// @notice The round must start from model `expected`, not `given`.
+    error LedgerBaseModelMismatch(bytes32 expected, bytes32 given);
+    /// @notice The commit window of the round closed at `deadline`.
+    error LedgerCommitWindowClosed(uint256 taskId, uint32 round, uint64 deadline);
+    /// @notice `site` already committed an update in this round.
+    error LedgerAlreadyCommitted(uint256 taskId, uint32 round, address site);
+    /// @notice An update must be trained on at least one example.
+    error LedgerZeroSamples();
+    /// @notice A hash argument that must be set was zero.
+    error LedgerZeroHash();
+    /// @notice The round cannot end yet: its deadline has not passed and only `commits` of `activeSites` committed.
+    error LedgerRoundStillOpen(
+        uint256 taskId,
+        uint32 round,
+        uint64 deadline,
+        uint32 commits,
+        uint256 activeSites
+    );
+    /// @notice The deadline `deadline` of the round has not passed yet.
+    error LedgerDeadlineNotReached(uint256 taskId, uint32 round, uint64 deadline);
+    /// @notice `includedCount` must lie between the task's `minSites` and the round's `commits`.
+    error LedgerIncludedCountOutOfRange(uint32 includedCount, uint16 minSites, uint32 commits);
+    /// @notice `modelHash` is already recorded, as round `round` of task `taskId` (round 0: a genesis model).
+    error LedgerModelAlreadyRecorded(bytes32 modelHash, uint256 taskId, uint32 round);
+    /// @notice `modelHash` was never recorded.
+    error LedgerUnknownModel(bytes32 modelHash);
+    /// @notice `reason` is not a known abort reason (1 or 2).
+    error LedgerInvalidAbortReason(uint8 reason);
+
+    modifier onlyRole(bytes32 role) {
+        if (!_REGISTRY.hasRole(role, msg.sender)) _revertMissingRole(role);
+        _;
+    }
+
+    /**
+     * @notice Deploys the ledger on top of `registry_`.
+     * @param registry_ The consortium registry.
+     *
+     * Requirements:
+     * - `registry_` is not the zero address.
+     */
+    constructor(IConsortiumRegistry registry_) {
+        if (address(registry_) == address(0)) revert LedgerZeroRegistry();
+        _REGISTRY = registry_;
+    }
+
+    // ------------------------------------------------------------------ tasks
+
+    /**
+     * @notice Defines a training task and records its genesis model (as round 0) unless already recorded.
+     * @param specHash Hash of the task specification document kept off the chain.
+     * @param genesisModelHash SHA-256 of the initial model bytes.
+     * @param aggregationRule Aggregation rule id; 1 is FedAvg weighted by sample count.
+     * @param minSitesPerRound Fewest updates a round must include.
+     * @param commitWindowSeconds How long each round accepts commits.
+     * @param roundsPlanned How many rounds the task runs at most.
+     * @return taskId The new task's id; ids start at 1.
+     *
+     * Requirements:
+     * - the caller is an admin in the registry.
+     * - both hashes are non-zero, and `aggregationRule`, `minSitesPerRound`, `commitWindowSeconds` and
+     *   `roundsPlanned` are at least 1.
+     *
+     * Emits {TaskCreated}.
+     */
+    function createTask(
+        bytes32 specHash,
+        bytes32 genesisModelHash,
+        uint16 aggregationRule,
+        uint16 minSitesPerRound,
+        uint32 commitWindowSeconds,
+        uint16 roundsPlanned
+    ) external onlyRole(ADMIN_ROLE) returns (uint256 taskId) {
+        if (specHash == 0) revert LedgerInvalidTaskParameter("specHash");
+        if (genesisModelHash == 0) revert LedgerInvalidTaskParameter("genesisModelHash");
+        if (aggregationRule == 0) revert LedgerInvalidTaskParameter("aggregationRule");
+        if (minSitesPerRound == 0) revert LedgerInvalidTaskParameter("minSitesPerRound");
+        if (commitWindowSeconds == 0) revert LedgerInvalidTaskParameter("commitWindowSeconds");
+        if (roundsPlanned == 0) revert LedgerInvalidTaskParameter("roundsPlanned");
+
+        uint64 id = ++_taskCount;
+        taskId = id;
+        _tasks[id] = Task({
+            creator: msg.sender,
+            aggregationRule: aggregationRule,
+            minSitesPerRound: minSitesPerRound,
+            commitWindowSeconds: commitWindowSeconds,
+            roundsPlanned: roundsPlanned,
+            currentRound: 0,
+            createdAtBlock: uint64(block.number),
+            specHash: specHash,
+            genesisModelHash: genesisModelHash,
+            latestModelHash: genesisModelHash
+        });
+        ProvenanceRecord storage genesis = _provenance[genesisModelHash];
+        if (genesis.taskId == 0) {
+            _provenance[genesisModelHash] = ProvenanceRecord(id, 0, uint64(block.number));
+        }
+        emit TaskCreated(
+            id,
+            msg.sender,
+            specHash,
+            genesisModelHash,
+            aggregationRule,
+            minSitesPerRound,
+            commitWindowSeconds,
+            roundsPlanned
+        );
+    }
+
+    // ------------------------------------------------------------------ rounds
+
+    /**
+     * @notice Opens the next round of task `taskId`, starting from `baseModelHash`.
+     * @param taskId The task.
+     * @param baseModelHash The model the round trains from: the genesis for round 1, else the model of the last
+     * finalised round (after an aborted round, that round's base).
+     * @return round The new round's number; rounds start at 1.
+     *
+     * Requirements:
+     * - the caller holds the aggregator role.
+     * - the task exists, its previous round (if any) is Finalized or Aborted, and fewer than `roundsPlanned`
+     *   rounds were opened.
+     * - `baseModelHash` equals the task's latest model.
+     *
+     * Emits {RoundOpened}; commits are accepted until `block.timestamp + commitWindowSeconds`.
+     */
+    function openRound(
+        uint256 taskId,
+        bytes32 baseModelHash
+    ) external onlyRole(AGGREGATOR_ROLE) returns (uint32 round) {
+        Task storage task = _requireTask(taskId);
+        uint32 current = task.currentRound;
+        if (current != 0 && _rounds[taskId][current].status == RoundStatus.Open) {
+            revert LedgerPreviousRoundOpen(taskId, current);
+        }
+        if (current == task.roundsPlanned) revert LedgerAllRoundsDone(taskId, task.roundsPlanned);
+        bytes32 expected = task.latestModelHash;
+        if (baseModelHash != expected) revert LedgerBaseModelMismatch(expected, baseModelHash);
+
+        round = current + 1;
+        uint64 deadline = uint64(block.timestamp) + task.commitWindowSeconds;
+        task.currentRound = round;
+        RoundRecord storage record = _rounds[taskId][round];
+        record.status = RoundStatus.Open;
+        record.minSitesPerRound = task.minSitesPerRound;
+        record.deadline = deadline;
+        record.openedAtBlock = uint64(block.number);
+        record.baseModelHash = baseModelHash;
+        emit RoundOpened(taskId, round, baseModelHash, deadline);
+    }
+
+    /**
+     * @notice Commits the caller's model update for round `round` of task `taskId`.
+     * @param taskId The task.
+     * @param round The open round.
+     * @param updateHash SHA-256 of the update bytes the site will hand to the aggregator.
+     * @param numSamples How many training examples the update was trained on (its FedAvg weight).
+     * @param metricsHash Hash of the site's local metrics kept off the chain (may be zero).
+     *
+     * Requirements:
+     * - the caller is an Active site in the registry.
+     * - `updateHash` is non-zero and `numSamples` at least 1.
+     * - the round is Open and its deadline has not passed.
+     * - the caller has not committed in this round.
+     *
+     * Emits {UpdateCommitted}. Storage keeps only the leaf {commitLeaf} and the round's commit count.
+     */
+    function commitUpdate(
+        uint256 taskId,
+        uint32 round,
+        bytes32 updateHash,
+        uint64 numSamples,
+        bytes32 metricsHash
+    ) external {
+        if (!_REGISTRY.isActiveSite(msg.sender)) revert LedgerNotActiveSite(msg.sender);
+        if (updateHash == 0) revert LedgerZeroHash();
+        if (numSamples == 0) revert LedgerZeroSamples();
+        RoundRecord storage record = _rounds[taskId][round];
+        _requireOpen(taskId, round, record.status);
+        uint64 deadline = record.deadline;
+        if (block.timestamp >= deadline) revert LedgerCommitWindowClosed(taskId, round, deadline);
+        mapping(address site => bytes32 leaf) storage leaves = _commitLeaves[taskId][round];
+        if (leaves[msg.sender] != 0) revert LedgerAlreadyCommitted(taskId, round, msg.sender);
+
+        leaves[msg.sender] = UpdateLeaf.hash(msg.sender, updateHash, numSamples);
+        ++record.commitCount;
+        emit UpdateCommitted(taskId, round, msg.sender, updateHash, numSamples, metricsHash);
+    }
+
+    /**
+     * @notice Records the model produced by round `round` of task `taskId`, and closes the round.
+     * @param taskId The task.
+     * @param round The open round.
+     * @param modelHash SHA-256 of the new global model bytes.
+     * @param updatesRoot Root of the StandardMerkleTree over the leaves of the updates used.
+     * @param includedCount How many updates the aggregate used.
+     * @param metricsHash Hash of the round's evaluation metrics kept off the chain (may be zero).
+     *
+     * Requirements:
+     * - the caller holds the aggregator role.
+     * - `modelHash` and `updatesRoot` are non-zero, and `modelHash` was never recorded.
+     * - the round is Open, and its deadline has passed or every Active site has committed.
+     * - `minSitesPerRound <= includedCount <= commitCount`.
+     *
+     * Emits {RoundFinalized}. The model becomes the task's latest model and the base of the next round.
+     */
+    function finalizeRound(
+        uint256 taskId,
+        uint32 round,
+        bytes32 modelHash,
+        bytes32 updatesRoot,
+        uint32 includedCount,
+        bytes32 metricsHash
+    ) external onlyRole(AGGREGATOR_ROLE) {
+        if (modelHash == 0 || updatesRoot == 0) revert LedgerZeroHash();
+        RoundRecord storage record = _rounds[taskId][round];
+        _requireOpen(taskId, round, record.status);
+        uint32 commits = record.commitCount;
+        uint64 deadline = record.deadline;
+        if (block.timestamp < deadline) {
+            uint256 activeSites = _REGISTRY.activeSiteCount();
+            if (commits < activeSites)
+                revert LedgerRoundStillOpen(taskId, round, deadline, commits, activeSites);
+        }
+        uint16 minSites = record.minSitesPerRound;
+        if (includedCount < minSites || includedCount > commits) {
+            revert LedgerIncludedCountOutOfRange(includedCount, minSites, commits);
+        }
+        ProvenanceRecord storage provenance = _provenance[modelHash];
+        if (provenance.taskId != 0) {
+            revert LedgerModelAlreadyRecorded(modelHash, provenance.taskId, provenance.round);
+        }
+
+        record.status = RoundStatus.Finalized;
+        record.includedCount = includedCount;
+        record.updatesRoot = updatesRoot;
+        _provenance[modelHash] = ProvenanceRecord(uint64(taskId), round, uint64(block.number));
+        Task storage task = _tasks[taskId];
+        bytes32 parent = task.latestModelHash;
+        task.latestModelHash = modelHash;
+        emit RoundFinalized(taskId, round, modelHash, parent, updatesRoot, includedCount, metricsHash);
+    }
+
+    /**
+     * @notice Ends round `round` of task `taskId` without a model; the next round starts from the same base.
+     * @param taskId The task.
+     * @param round The open round.
+     * @param reason 1 = too few commits, 2 = too few valid updates.
+     *
+     * Requirements:
+     * - the caller holds the aggregator role.
+     * - `reason` is 1 or 2.
+     * - the round is Open and its deadline has passed.
+     *
+     * Emits {RoundAborted}.
+     */
+    function abortRound(uint256 taskId, uint32 round, uint8 reason) external onlyRole(AGGREGATOR_ROLE) {
+        if (reason != ABORT_TOO_FEW_COMMITS && reason != ABORT_TOO_FEW_VALID_UPDATES) {
+            revert LedgerInvalidAbortReason(reason);
+        }
+        RoundRecord storage record = _rounds[taskId][round];
+        _requireOpen(taskId, round, record.status);
+        uint64 deadline = record.deadline;
+        if (block.timestamp < deadline) revert LedgerDeadlineNotReached(taskId, round, deadline);
+        record.status = RoundStatus.Aborted;
+        emit RoundAborted(taskId, round, record.commitCount, reason);
+    }
+
+    // ------------------------------------------------------------------ audits
+
+    /**
+     * @notice Records an auditor's verdict on a recorded model. The verdict lives in the event only.
+     * @param modelHash The audited model.
+     * @param passed Whether the model passed the audit.
+     * @param reportHash Hash of the audit report kept off the chain.
+     *
+     * Requirements:
+     * - the caller holds the auditor role.
+     * - `reportHash` is non-zero and `modelHash` is recorded.
+     *
+     * Emits {ModelAudited}.
+     */
+    function recordAudit(bytes32 modelHash, bool passed, bytes32 reportHash) external onlyRole(AUDITOR_ROLE) {
+        if (reportHash == 0) revert LedgerZeroHash();
+        if (_provenance[modelHash].taskId == 0) revert LedgerUnknownModel(modelHash);
+        emit ModelAudited(modelHash, msg.sender, passed, reportHash);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The registry that says who is an admin, the aggregator, an auditor or an Active site.
+    /// @return The registry.
+    function registry() external view returns (IConsortiumRegistry) {
+        return _REGISTRY;
+    }
+
+    /// @notice Task `taskId`.
+    /// @param taskId The task.
+    /// @return The task; reverts with {LedgerUnknownTask} when there is none.
+    function getTask(uint256 taskId) external view returns (Task memory) {
+        return _requireTask(taskId);
+    }
+
+    /// @notice The number of tasks, which is also the id of the newest task.
+    /// @return The count.
+    function taskCount() external view returns (uint256) {
+        return _taskCount;
+    }
+
+    /**
+     * @notice Round `round` of task `taskId`; all fields are zero (status None) for a round not yet opened.
+     * @param taskId The task.
+     * @param round The round.
+     * @return result The round. `modelHash` is the finalised model for a Finalized round and zero otherwise; it
+     * is derived (the base of the next round, or the task's latest model) rather than stored, to keep
+     * {finalizeRound} at two new storage slots.
+     */
+    function getRound(uint256 taskId, uint32 round) external view returns (Round memory result) {
+        Task storage task = _requireTask(taskId);
+        RoundRecord storage record = _rounds[taskId][round];
+        result.status = record.status;
+        result.minSitesPerRound = record.minSitesPerRound;
+        result.commitCount = record.commitCount;
+        result.includedCount = record.includedCount;
+        result.deadline = record.deadline;
+        result.openedAtBlock = record.openedAtBlock;
+        result.baseModelHash = record.baseModelHash;
+        result.updatesRoot = record.updatesRoot;
+        if (record.status == RoundStatus.Finalized) {
+            result.modelHash =
+                round == task.currentRound ? task.latestModelHash : _rounds[taskId][round + 1].baseModelHash;
+        }
+    }
+
+    /// @notice The leaf `site` committed in round `round` of task `taskId`, or zero when it has not committed.
+    /// @param taskId The task.
+    /// @param round The round.
+    /// @param site The site's operator address.
+    /// @return The leaf.
+    function commitLeaf(uint256 taskId, uint32 round, address site) external view returns (bytes32) {
+        return _commitLeaves[taskId][round][site];
+    }
+
+    /// @notice Whether `site` committed an update in round `round` of task `taskId`.
+    /// @param taskId The task.
+    /// @param round The round.
+    /// @param site The site's operator address.
+    /// @return True when it committed.
+    function hasCommitted(uint256 taskId, uint32 round, address site) external view returns (bool) {
+        return _commitLeaves[taskId][round][site] != 0;
+    }
+
+    /// @notice Whether `site` committed exactly `updateHash` with `numSamples` in round `round` of task `taskId`.
+    /// @param taskId The task.
+    /// @param round The round.
+    /// @param site The site's operator address.
+    /// @param updateHash The update hash to check.
+    /// @param numSamples The sample count to check.
+    /// @return True on an exact match.
+    function commitMatches(
+        uint256 taskId,
+        uint32 round,
+        address site,
+        bytes32 updateHash,
+        uint64 numSamples
+    ) public view returns (bool) {
+        bytes32 leaf = _commitLeaves[taskId][round][site];
+        return leaf != 0 && leaf == UpdateLeaf.hash(site, updateHash, numSamples);
+    }
+
+    /**
+     * @notice Whether `site` committed exactly this update and `proof` shows its leaf under the round's updates
+     * root.
+     * @param taskId The task.
+     * @param round The round.
+     * @param site The site's operator address.
+     * @param updateHash The update hash.
+     * @param numSamples The sample count.
+     * @param proof The StandardMerkleTree proof of the leaf.
+     * @return True when both hold; false too when the round has no root yet.
+     */
+    function verifyUpdateIncluded(
+        uint256 taskId,
+        uint32 round,
+        address site,
+        bytes32 updateHash,
+        uint64 numSamples,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        if (!commitMatches(taskId, round, site, updateHash, numSamples)) return false;
+        bytes32 root = _rounds[taskId][round].updatesRoot;
+        return
+            root != 0 &&
+            MerkleProof.verifyCalldata(proof, root, UpdateLeaf.hash(site, updateHash, numSamples));
+    }
+
+    /**
+     * @notice Where model `modelHash` came from.
+     * @param modelHash The model.
+     * @return taskId The task that recorded it.
+     * @return round The round that produced it; 0 for a task's genesis model.
+     * @return parentModelHash The model the round started from; zero for a genesis model.
+     * @return updatesRoot The Merkle root of the updates used; zero for a genesis model.
+     * @return recordedAtBlock The block of the recording.
+     *
+     * Requirements:
+     * - the model is recorded ({LedgerUnknownModel} otherwise).
+     */
+    function getProvenance(
+        bytes32 modelHash
+    )
+        external
+        view
+        returns (
+            uint256 taskId,
+            uint32 round,
+            bytes32 parentModelHash,
+            bytes32 updatesRoot,
+            uint64 recordedAtBlock
+        )
+    {
+        ProvenanceRecord storage provenance = _provenance[modelHash];
+        taskId = provenance.taskId;
+        if (taskId == 0) revert LedgerUnknownModel(modelHash);
+        round = provenance.round;
+        recordedAtBlock = provenance.recordedAtBlock;
+        RoundRecord storage record = _rounds[taskId][round];
+        parentModelHash = record.baseModelHash;
+        updatesRoot = record.updatesRoot;
+    }
+
+    /// @notice Whether `modelHash` is recorded, as a task's genesis or as a round's result.
+    /// @param modelHash The model.
+    /// @return True when recorded.
+    function isRecorded(bytes32 modelHash) external view returns (bool) {
+        return _provenance[modelHash].taskId != 0;
+    }
+
+    /// @notice The commitment leaf for `(site, updateHash, numSamples)`, as stored by {commitUpdate}.
+    /// @param site The site's operator address.
+    /// @param updateHash The update hash.
+    /// @param numSamples The sample count.
+    /// @return The leaf.
+    function updateLeaf(address site, bytes32 updateHash, uint64 numSamples) external pure returns (bytes32) {
+        return UpdateLeaf.hash(site, updateHash, numSamples);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _requireTask(uint256 taskId) private view returns (Task storage task) {
+        task = _tasks[taskId];
+        if (task.creator == address(0)) revert LedgerUnknownTask(taskId);
+    }
+
+    /// @dev Reverts unless `status` is Open, naming the precise reason: unknown task, unopened round, or a round
+    /// that already ended.
+    function _requireOpen(uint256 taskId, uint32 round, RoundStatus status) private view {
+        if (status == RoundStatus.Open) return;
+        if (status == RoundStatus.None) {
+            revert LedgerWrongRound(taskId, round, _requireTask(taskId).currentRound);
+        }
+        revert LedgerRoundNotOpen(taskId, round, status);
+    }
+
+    function _revertMissingRole(bytes32 role) private view {
+        if (role == ADMIN_ROLE) revert LedgerNotAdmin(msg.sender);
+        if (role == AGGREGATOR_ROLE) revert LedgerNotAggregator(msg.sender);
+        revert LedgerNotAuditor(msg.sender);
+    }
+}
