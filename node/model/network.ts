@@ -1,0 +1,79 @@
+/**
+ * The network on TF.js tensors: embedding bag, optional ReLU hidden layer, linear head. Outputs logits;
+ * probabilities are their sigmoids. Used by training (on tf.Variables) and prediction (on constants).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { embeddingBagMean, type IdBatchTensors } from "./bag";
+import { expectedTensors, TENSOR_NAMES } from "./params";
+import type { ModelSpec } from "./spec";
+
+/** The model's tensors on the backend, keyed by canonical tensor name. */
+export type NetworkParams = Map<string, tf.Tensor>;
+
+/**
+ * Uploads weights to the backend, as trainable variables when `trainable`, else as constants.
+ * Dispose them with {@link disposeParams}.
+ */
+export function uploadParams(
+  weights: Map<string, Float32Array>,
+  spec: ModelSpec,
+  trainable: boolean,
+): NetworkParams {
+  const params: NetworkParams = new Map();
+  for (const { name, shape } of expectedTensors(spec)) {
+    const data = weights.get(name);
+    if (!data) throw new Error(`tensor "${name}" is missing`);
+    const t = tf.tensor(data, shape, "float32");
+    if (trainable) {
+      params.set(name, tf.variable(t, true, name.replace("/", "_")));
+      t.dispose();
+    } else {
+      params.set(name, t);
+    }
+  }
+  return params;
+}
+
+/** Reads the params back into float32 arrays keyed by tensor name. */
+export function downloadParams(params: NetworkParams): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, t] of params) out.set(name, Float32Array.from(t.dataSync() as Float32Array));
+  return out;
+}
+
+/** Frees the params. */
+export function disposeParams(params: NetworkParams): void {
+  for (const t of params.values()) t.dispose();
+  params.clear();
+}
+
+function get<T extends tf.Tensor>(params: NetworkParams, name: string): T {
+  const t = params.get(name);
+  if (!t) throw new Error(`tensor "${name}" is missing`);
+  return t as T;
+}
+
+/** Logits [batch, labels] for a packed batch of notes. */
+export function logits(params: NetworkParams, spec: ModelSpec, batch: IdBatchTensors): tf.Tensor2D {
+  return tf.tidy(() => {
+    let h: tf.Tensor2D = embeddingBagMean(get(params, TENSOR_NAMES.table), batch);
+    if (spec.hidden > 0) {
+      h = tf.relu(
+        tf.add(tf.matMul(h, get(params, TENSOR_NAMES.hiddenKernel)), get(params, TENSOR_NAMES.hiddenBias)),
+      ) as tf.Tensor2D;
+    }
+    return tf.add(tf.matMul(h, get(params, TENSOR_NAMES.headKernel)), get(params, TENSOR_NAMES.headBias));
+  });
+}
+
+/**
+ * Mean binary cross-entropy over notes and labels, with the positive term weighted by `posWeight`:
+ * posWeight·y·softplus(−z) + (1 − y)·softplus(z).
+ */
+export function weightedBce(z: tf.Tensor2D, targets: tf.Tensor2D, posWeight: number): tf.Scalar {
+  return tf.tidy(() => {
+    const pos = tf.mul(tf.mul(targets, posWeight), tf.softplus(tf.neg(z)));
+    const neg = tf.mul(tf.sub(1, targets), tf.softplus(z));
+    return tf.mean(tf.add(pos, neg));
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * The model specification: everything that fixes the model's tensors and how it is trained. The training
+ * task on the chain stores {@link specHash} of it, so every site trains the same architecture with the same
+ * features, and an auditor can tell which spec a model belongs to.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { FedledgerError } from "../errors";
+import { DEFAULT_FEATURE_CONFIG, type FeatureConfig } from "../text/features";
+import { LABELS, isLabel, type Label } from "../text/labels";
+
+/** Version of the spec layout and of the model architecture it describes. */
+export const SPEC_VERSION = 1;
+
+/** How a site trains locally. Part of the spec so every site of a task trains the same way. */
+export interface TrainingConfig {
+  /** "adam" (default) or "sgd". A fresh optimizer state starts at every local training run. */
+  optimizer: "adam" | "sgd";
+  /** Learning rate. */
+  lr: number;
+  /** Passes over the local notes per training run (per federated round). */
+  epochs: number;
+  /** Notes per gradient step. */
+  batchSize: number;
+  /** Weight of the positive term of the binary cross-entropy (above 1 favours recall). */
+  posWeight: number;
+}
+
+/** A model specification. Serialised as JSON next to every model file (`<model>.spec.json`). */
+export interface ModelSpec {
+  version: typeof SPEC_VERSION;
+  /** Output labels in output-unit order. */
+  labels: Label[];
+  /** Feature hashing settings: ids come from the text pipeline's `featurize` with this config. */
+  features: FeatureConfig;
+  /** Embedding width. */
+  dim: number;
+  /** Width of the hidden ReLU layer; 0 means a linear head on the mean embedding. */
+  hidden: number;
+  /** A label is predicted when its sigmoid probability is at least this. */
+  threshold: number;
+  training: TrainingConfig;
+}
+
+/** Default training settings, tuned with scripts/baseline.ts (docs/model.md lists the figures). */
+export const DEFAULT_TRAINING: TrainingConfig = {
+  optimizer: "adam",
+  lr: 0.01,
+  epochs: 4,
+  batchSize: 64,
+  posWeight: 1,
+};
+
+/**
+ * The default spec: all labels, the text pipeline's default features, and the tuned model size.
+ * @example const spec = defaultSpec({ training: { ...DEFAULT_TRAINING, epochs: 2 } });
+ */
+export function defaultSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
+  return parseSpec({
+    version: SPEC_VERSION,
+    labels: [...LABELS],
+    features: { ...DEFAULT_FEATURE_CONFIG },
+    dim: 32,
+    hidden: 0,
+    threshold: 0.5,
+    training: { ...DEFAULT_TRAINING },
+    ...overrides,
+  });
+}
+
+const positiveInt = (max: number) => z.number().int().min(1).max(max);
+
+const specSchema = z
+  .object({
+    version: z.literal(SPEC_VERSION),
+    labels: z
+      .array(z.string().refine(isLabel, { message: `must be one of ${LABELS.join(", ")}` }))
+      .min(1)
+      .refine((ls) => new Set(ls).size === ls.length, { message: "labels must be unique" }),
+    features: z
+      .object({
+        buckets: positiveInt(1 << 24).refine((b) => (b & (b - 1)) === 0, {
+          message: "buckets must be a power of two",
+        }),
+        wordNgrams: positiveInt(8),
+        charNgramMin: z.number().int().min(0).max(16),
+        charNgramMax: z.number().int().min(0).max(16),
+      })
+      .strict()
+      .refine((f) => f.charNgramMin <= f.charNgramMax, {
+        message: "charNgramMin must not exceed charNgramMax",
+      }),
+    dim: positiveInt(1024),
+    hidden: z.number().int().min(0).max(4096),
+    threshold: z.number().gt(0).lt(1),
+    training: z
+      .object({
+        optimizer: z.enum(["adam", "sgd"]),
+        lr: z.number().gt(0).max(100),
+        epochs: positiveInt(1000),
+        batchSize: positiveInt(65536),
+        posWeight: z.number().gt(0).max(1000),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** Raised when a spec does not validate. */
+export class SpecError extends FedledgerError {
+  constructor(message: string, source?: string) {
+    super(`invalid model spec${source ? ` in ${source}` : ""}: ${message}`, {
+      hint: "Write the spec with `fedledger train` or start from defaultSpec() (docs/model.md)",
+    });
+  }
+}
+
+/**
+ * Validates an untrusted value (for example parsed JSON) as a {@link ModelSpec}.
+ * @param source names the origin (a file path) in the error message.
+ */
+export function parseSpec(value: unknown, source?: string): ModelSpec {
+  const result = specSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+    throw new SpecError(`${where}${issue.message}`, source);
+  }
+  return result.data as ModelSpec;
+}
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code units (JavaScript's default sort), no whitespace,
+ * arrays in order, numbers and strings as JSON.stringify writes them.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+  }
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    throw new SpecError(`number ${value} has no JSON form`);
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The spec hash stored with a training task: 0x + SHA-256 (lowercase hex) of the UTF-8 bytes of the
+ * spec's canonical JSON ({@link canonicalJson}).
+ * @example specHash(defaultSpec()) // "0x…" (64 hex digits)
+ */
+export function specHash(spec: ModelSpec): string {
+  return `0x${createHash("sha256")
+    .update(canonicalJson(parseSpec(spec)), "utf8")
+    .digest("hex")}`;
+}

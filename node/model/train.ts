@@ -1,0 +1,158 @@
+/**
+ * Local training: start from given canonical model bytes, train on local notes, return the new model and
+ * the delta (new minus base) as canonical bytes. Deterministic for a given backend: the same base, notes,
+ * spec and seed give the same bytes (one-thread wasm and cpu kernels sum in a fixed order; batches are
+ * drawn from a seeded shuffle).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { FedledgerError } from "../errors";
+import { batchTensors, disposeBatchTensors, packIds } from "./bag";
+import { initBackend } from "./backend";
+import { buildDataset, type Dataset, type LabelledText } from "./dataset";
+import { disposeParams, downloadParams, logits, uploadParams, weightedBce } from "./network";
+import { readWeights, writeWeights } from "./params";
+import { Prng } from "./prng";
+import type { ModelSpec, TrainingConfig } from "./spec";
+
+/** Options of {@link trainLocal}. */
+export interface TrainLocalOptions {
+  spec: ModelSpec;
+  /** Canonical bytes of the model to start from (the global model of the round, or a genesis model). */
+  base: Uint8Array;
+  /** Local labelled notes. */
+  notes: readonly LabelledText[];
+  /** Seed of the batch shuffle. */
+  seed: number;
+  /** Overrides spec.training.epochs. */
+  epochs?: number;
+  /** Overrides spec.training.lr. */
+  lr?: number;
+  /** Overrides spec.training.batchSize. */
+  batchSize?: number;
+  /** Called after each epoch with its mean training loss. */
+  onEpoch?: (info: { epoch: number; loss: number }) => void;
+}
+
+/** Result of {@link trainLocal}. */
+export interface TrainLocalResult {
+  /** Canonical bytes of the locally trained model. */
+  model: Buffer;
+  /** Canonical bytes of local minus base, per tensor (float32, same names and shapes). */
+  delta: Buffer;
+  /** Number of training notes (the FedAvg weight). */
+  numSamples: number;
+  /** Mean training loss per epoch. */
+  losses: number[];
+}
+
+/** Weights plus the per-epoch losses, before encoding. */
+export interface TrainedWeights {
+  weights: Map<string, Float32Array>;
+  losses: number[];
+}
+
+function checkSettings(t: TrainingConfig): void {
+  const bad = (what: string) => {
+    throw new FedledgerError(`invalid training setting: ${what}`, {
+      hint: "Use epochs and batch size ≥ 1 (integers) and a learning rate > 0",
+    });
+  };
+  if (!Number.isInteger(t.epochs) || t.epochs < 1) bad(`epochs ${t.epochs}`);
+  if (!Number.isInteger(t.batchSize) || t.batchSize < 1) bad(`batch size ${t.batchSize}`);
+  if (!(t.lr > 0) || !Number.isFinite(t.lr)) bad(`learning rate ${t.lr}`);
+}
+
+/**
+ * Trains featurised data starting from `base` weights (not modified). The backend must be started.
+ * Lower-level than {@link trainLocal}: callers that train several models on the same notes featurise once.
+ */
+export function trainWeights(
+  spec: ModelSpec,
+  base: Map<string, Float32Array>,
+  data: Dataset,
+  seed: number,
+  settings: TrainingConfig,
+  onEpoch?: (info: { epoch: number; loss: number }) => void,
+): TrainedWeights {
+  checkSettings(settings);
+  const n = data.features.length;
+  if (n === 0) {
+    throw new FedledgerError("no training notes", { hint: "Give at least one labelled note to train on" });
+  }
+  const L = data.numLabels;
+  const params = uploadParams(base, spec, true);
+  const variables = [...params.values()] as tf.Variable[];
+  const optimizer = settings.optimizer === "adam" ? tf.train.adam(settings.lr) : tf.train.sgd(settings.lr);
+  const prng = new Prng(seed, "shuffle");
+  const order = Array.from({ length: n }, (_, i) => i);
+  const losses: number[] = [];
+  try {
+    for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+      prng.shuffle(order);
+      let total = 0;
+      for (let start = 0; start < n; start += settings.batchSize) {
+        const rows = order.slice(start, start + settings.batchSize);
+        const batch = batchTensors(packIds(rows.map((r) => data.features[r])));
+        const y = new Float32Array(rows.length * L);
+        rows.forEach((r, i) => y.set(data.targets.subarray(r * L, (r + 1) * L), i * L));
+        const targets = tf.tensor2d(y, [rows.length, L]);
+        const cost = optimizer.minimize(
+          () => weightedBce(logits(params, spec, batch), targets, settings.posWeight),
+          true,
+          variables,
+        );
+        total += (cost as tf.Scalar).dataSync()[0] * rows.length;
+        tf.dispose([cost as tf.Scalar, targets]);
+        disposeBatchTensors(batch);
+      }
+      const loss = total / n;
+      losses.push(loss);
+      onEpoch?.({ epoch, loss });
+    }
+    return { weights: downloadParams(params), losses };
+  } finally {
+    optimizer.dispose();
+    disposeParams(params);
+  }
+}
+
+/** Per-tensor difference `local - base` in float32. */
+export function subtractWeights(
+  local: Map<string, Float32Array>,
+  base: Map<string, Float32Array>,
+): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, a] of local) {
+    const b = base.get(name);
+    if (!b || b.length !== a.length) throw new Error(`tensor "${name}" differs in size`);
+    const d = new Float32Array(a.length);
+    for (let i = 0; i < a.length; i++) d[i] = a[i] - b[i];
+    out.set(name, d);
+  }
+  return out;
+}
+
+/**
+ * Trains locally from the `base` model and returns the new model and its delta as canonical bytes.
+ * Starts the backend if needed. Same spec, base, notes, seed and backend → identical bytes.
+ * @example const { model, delta, numSamples } = await trainLocal({ spec, base: genesis, notes, seed: 1 });
+ */
+export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocalResult> {
+  await initBackend();
+  const { spec } = options;
+  const settings: TrainingConfig = {
+    ...spec.training,
+    ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+    ...(options.lr !== undefined ? { lr: options.lr } : {}),
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+  };
+  const base = readWeights(options.base, spec);
+  const data = buildDataset(options.notes, spec);
+  const trained = trainWeights(spec, base, data, options.seed, settings, options.onEpoch);
+  return {
+    model: writeWeights(trained.weights, spec),
+    delta: writeWeights(subtractWeights(trained.weights, base), spec),
+    numSamples: options.notes.length,
+    losses: trained.losses,
+  };
+}
