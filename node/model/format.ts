@@ -210,7 +210,7 @@ export function readModelHeader(bytes: Uint8Array): TensorEntry[] {
 export function readTensorData(bytes: Uint8Array, entry: TensorEntry): Float32Array | Int32Array {
   const start = bytes.byteOffset + entry.offset;
   const Ctor = entry.dtype === "float32" ? Float32Array : Int32Array;
-  if (LITTLE_ENDIAN_HOST && start % 4 === 0) return new Ctor(bytes.buffer, start, entry.size);
+  if (LITTLE_ENDIAN_HOST && start % 4 === 0) return new Ctor(bytes.buffer as ArrayBuffer, start, entry.size);
   const out = new Ctor(entry.size);
   const view = new DataView(bytes.buffer, start, 4 * entry.size);
   for (let i = 0; i < entry.size; i++) {
