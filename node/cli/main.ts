@@ -1,5 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { FedledgerError } from "../errors";
+import { registerChainCommands } from "./commands/chain";
+import { registerKeyCommands } from "./commands/key";
 
 /** Builds the `fedledger` command tree. Each area adds its own subcommands in its own module. */
 export function buildProgram(): Command {
@@ -7,6 +9,8 @@ export function buildProgram(): Command {
     .description("Blockchain-backed federated training ledger for clinical language models")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  registerChainCommands(program);
+  registerKeyCommands(program);
   return program;
 }
 
