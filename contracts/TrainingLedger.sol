@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IConsortiumRegistry} from "./interfaces/IConsortiumRegistry.sol";
+import {RoundState, RoundStateLibrary, RoundStatus} from "./libraries/RoundState.sol";
 import {UpdateLeaf} from "./libraries/UpdateLeaf.sol";
 
 /**
@@ -22,14 +23,6 @@ import {UpdateLeaf} from "./libraries/UpdateLeaf.sol";
  * parent is recorded before the model itself and following parents always ends at a genesis.
  */
 contract TrainingLedger {
-    /// @notice Life cycle of a round: None until opened, then Open, then Finalized or Aborted.
-    enum RoundStatus {
-        None,
-        Open,
-        Finalized,
-        Aborted
-    }
-
     /// @notice A training task. The first two slots pack the numbers; `latestModelHash` is the base the next
     /// round must start from.
     struct Task {
@@ -58,14 +51,10 @@ contract TrainingLedger {
         bytes32 modelHash;
     }
 
-    /// @dev Storage form of a round: every number in one slot, which each commit rewrites.
+    /// @dev Storage form of a round: every number in the one word `state` (see {RoundState}), which each
+    /// commit rewrites, then the base model and, once finalised, the updates root.
     struct RoundRecord {
-        RoundStatus status;
-        uint16 minSitesPerRound;
-        uint32 commitCount;
-        uint32 includedCount;
-        uint64 deadline;
-        uint64 openedAtBlock;
+        RoundState state;
         bytes32 baseModelHash;
         bytes32 updatesRoot;
     }
@@ -295,7 +284,7 @@ contract TrainingLedger {
     ) external onlyRole(AGGREGATOR_ROLE) returns (uint32 round) {
         Task storage task = _requireTask(taskId);
         uint32 current = task.currentRound;
-        if (current != 0 && _rounds[taskId][current].status == RoundStatus.Open) {
+        if (current != 0 && _rounds[taskId][current].state.status() == RoundStatus.Open) {
             revert LedgerPreviousRoundOpen(taskId, current);
         }
         if (current == task.roundsPlanned) revert LedgerAllRoundsDone(taskId, task.roundsPlanned);
@@ -306,10 +295,7 @@ contract TrainingLedger {
         uint64 deadline = uint64(block.timestamp) + task.commitWindowSeconds;
         task.currentRound = round;
         RoundRecord storage record = _rounds[taskId][round];
-        record.status = RoundStatus.Open;
-        record.minSitesPerRound = task.minSitesPerRound;
-        record.deadline = deadline;
-        record.openedAtBlock = uint64(block.number);
+        record.state = RoundStateLibrary.open(task.minSitesPerRound, deadline, uint64(block.number));
         record.baseModelHash = baseModelHash;
         emit RoundOpened(taskId, round, baseModelHash, deadline);
     }
@@ -337,18 +323,19 @@ contract TrainingLedger {
         uint64 numSamples,
         bytes32 metricsHash
     ) external {
-        if (!_REGISTRY.isActiveSite(msg.sender)) revert LedgerNotActiveSite(msg.sender);
+        if (!_isActiveSite(msg.sender)) revert LedgerNotActiveSite(msg.sender);
         if (updateHash == 0) revert LedgerZeroHash();
         if (numSamples == 0) revert LedgerZeroSamples();
         RoundRecord storage record = _rounds[taskId][round];
-        _requireOpen(taskId, round, record.status);
-        uint64 deadline = record.deadline;
-        if (block.timestamp >= deadline) revert LedgerCommitWindowClosed(taskId, round, deadline);
+        RoundState state = record.state;
+        _requireOpen(taskId, round, state.status());
+        if (block.timestamp >= state.deadline())
+            revert LedgerCommitWindowClosed(taskId, round, state.deadline());
         mapping(address site => bytes32 leaf) storage leaves = _commitLeaves[taskId][round];
         if (leaves[msg.sender] != 0) revert LedgerAlreadyCommitted(taskId, round, msg.sender);
 
         leaves[msg.sender] = UpdateLeaf.hash(msg.sender, updateHash, numSamples);
-        ++record.commitCount;
+        record.state = state.withCommit();
         emit UpdateCommitted(taskId, round, msg.sender, updateHash, numSamples, metricsHash);
     }
 
@@ -379,27 +366,11 @@ contract TrainingLedger {
     ) external onlyRole(AGGREGATOR_ROLE) {
         if (modelHash == 0 || updatesRoot == 0) revert LedgerZeroHash();
         RoundRecord storage record = _rounds[taskId][round];
-        _requireOpen(taskId, round, record.status);
-        uint32 commits = record.commitCount;
-        uint64 deadline = record.deadline;
-        if (block.timestamp < deadline) {
-            uint256 activeSites = _REGISTRY.activeSiteCount();
-            if (commits < activeSites)
-                revert LedgerRoundStillOpen(taskId, round, deadline, commits, activeSites);
-        }
-        uint16 minSites = record.minSitesPerRound;
-        if (includedCount < minSites || includedCount > commits) {
-            revert LedgerIncludedCountOutOfRange(includedCount, minSites, commits);
-        }
-        ProvenanceRecord storage provenance = _provenance[modelHash];
-        if (provenance.taskId != 0) {
-            revert LedgerModelAlreadyRecorded(modelHash, provenance.taskId, provenance.round);
-        }
-
-        record.status = RoundStatus.Finalized;
-        record.includedCount = includedCount;
+        RoundState state = record.state;
+        _requireFinalizable(taskId, round, state, includedCount);
+        _recordModel(modelHash, taskId, round);
+        record.state = state.finalized(includedCount);
         record.updatesRoot = updatesRoot;
-        _provenance[modelHash] = ProvenanceRecord(uint64(taskId), round, uint64(block.number));
         Task storage task = _tasks[taskId];
         bytes32 parent = task.latestModelHash;
         task.latestModelHash = modelHash;
@@ -424,11 +395,12 @@ contract TrainingLedger {
             revert LedgerInvalidAbortReason(reason);
         }
         RoundRecord storage record = _rounds[taskId][round];
-        _requireOpen(taskId, round, record.status);
-        uint64 deadline = record.deadline;
+        RoundState state = record.state;
+        _requireOpen(taskId, round, state.status());
+        uint64 deadline = state.deadline();
         if (block.timestamp < deadline) revert LedgerDeadlineNotReached(taskId, round, deadline);
-        record.status = RoundStatus.Aborted;
-        emit RoundAborted(taskId, round, record.commitCount, reason);
+        record.state = state.aborted();
+        emit RoundAborted(taskId, round, state.commitCount(), reason);
     }
 
     // ------------------------------------------------------------------ audits
@@ -483,15 +455,16 @@ contract TrainingLedger {
     function getRound(uint256 taskId, uint32 round) external view returns (Round memory result) {
         Task storage task = _requireTask(taskId);
         RoundRecord storage record = _rounds[taskId][round];
-        result.status = record.status;
-        result.minSitesPerRound = record.minSitesPerRound;
-        result.commitCount = record.commitCount;
-        result.includedCount = record.includedCount;
-        result.deadline = record.deadline;
-        result.openedAtBlock = record.openedAtBlock;
+        RoundState state = record.state;
+        result.status = state.status();
+        result.minSitesPerRound = state.minSitesPerRound();
+        result.commitCount = state.commitCount();
+        result.includedCount = state.includedCount();
+        result.deadline = state.deadline();
+        result.openedAtBlock = state.openedAtBlock();
         result.baseModelHash = record.baseModelHash;
         result.updatesRoot = record.updatesRoot;
-        if (record.status == RoundStatus.Finalized) {
+        if (result.status == RoundStatus.Finalized) {
             result.modelHash =
                 round == task.currentRound ? task.latestModelHash : _rounds[taskId][round + 1].baseModelHash;
         }
@@ -612,6 +585,20 @@ contract TrainingLedger {
 
     // ------------------------------------------------------------------ internals
 
+    /// @dev `registry.isActiveSite(account)` through a bare STATICCALL in scratch memory; this saves the ABI
+    /// encoding round trip on the hottest path ({commitUpdate}). Any failure or malformed answer counts as false.
+    function _isActiveSite(address account) private view returns (bool active) {
+        IConsortiumRegistry registry_ = _REGISTRY;
+        bytes4 selector = IConsortiumRegistry.isActiveSite.selector;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            mstore(0x00, selector)
+            mstore(0x04, account)
+            let ok := staticcall(gas(), registry_, 0x00, 0x24, 0x00, 0x20)
+            active := and(ok, and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)))
+        }
+    }
+
     function _requireTask(uint256 taskId) private view returns (Task storage task) {
         task = _tasks[taskId];
         if (task.creator == address(0)) revert LedgerUnknownTask(taskId);
@@ -625,6 +612,37 @@ contract TrainingLedger {
             revert LedgerWrongRound(taskId, round, _requireTask(taskId).currentRound);
         }
         revert LedgerRoundNotOpen(taskId, round, status);
+    }
+
+    /// @dev Reverts unless the round is Open, may end now (deadline passed or every Active site committed), and
+    /// `includedCount` lies between the task's minimum and the round's commits.
+    function _requireFinalizable(
+        uint256 taskId,
+        uint32 round,
+        RoundState state,
+        uint32 includedCount
+    ) private view {
+        _requireOpen(taskId, round, state.status());
+        uint32 commits = state.commitCount();
+        if (block.timestamp < state.deadline()) {
+            uint256 activeSites = _REGISTRY.activeSiteCount();
+            if (commits < activeSites) {
+                revert LedgerRoundStillOpen(taskId, round, state.deadline(), commits, activeSites);
+            }
+        }
+        uint16 minSites = state.minSitesPerRound();
+        if (includedCount < minSites || includedCount > commits) {
+            revert LedgerIncludedCountOutOfRange(includedCount, minSites, commits);
+        }
+    }
+
+    /// @dev Records where `modelHash` came from; a model hash can be recorded only once.
+    function _recordModel(bytes32 modelHash, uint256 taskId, uint32 round) private {
+        ProvenanceRecord storage provenance = _provenance[modelHash];
+        if (provenance.taskId != 0) {
+            revert LedgerModelAlreadyRecorded(modelHash, provenance.taskId, provenance.round);
+        }
+        _provenance[modelHash] = ProvenanceRecord(uint64(taskId), round, uint64(block.number));
     }
 
     function _revertMissingRole(bytes32 role) private view {
