@@ -40,12 +40,17 @@ export async function connectChain(params: ConnectChainParameters): Promise<Chai
   if (params.chainId !== undefined && params.chainId !== chainId)
     throw new UsageError(
       `the chain at ${url} has chain id ${chainId}, but ${params.chainId} was expected`,
-      "pass the matching --chain-id (or FEDLEDGER_CHAIN_ID), or point --rpc at the right chain",
+      "Pass the matching --chain-id (or FEDLEDGER_CHAIN_ID), or point --rpc at the right chain",
     );
   const request = new FetchRequest(url);
   request.timeout = params.requestTimeoutMs ?? 30_000;
   const network = Network.from(chainId);
-  const provider = new JsonRpcProvider(request, network, { staticNetwork: network, pollingInterval: 1_000 });
+  // cacheTimeout -1: no short-lived result cache, so back-to-back transactions see fresh nonces.
+  const provider = new JsonRpcProvider(request, network, {
+    staticNetwork: network,
+    pollingInterval: 1_000,
+    cacheTimeout: -1,
+  });
   return { url, chainId, provider };
 }
 
@@ -55,12 +60,12 @@ export function parseRpcUrl(rpc: string): string {
   try {
     parsed = new URL(rpc);
   } catch {
-    throw new UsageError(`invalid RPC URL "${rpc}"`, "pass --rpc http://host:port");
+    throw new UsageError(`invalid RPC URL "${rpc}"`, "Pass --rpc http://host:port");
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
     throw new UsageError(
       `unsupported RPC URL scheme "${parsed.protocol}" in "${rpc}"`,
-      "pass an http:// or https:// URL",
+      "Pass an http:// or https:// URL",
     );
   return rpc;
 }

@@ -40,7 +40,7 @@ export function deploymentPath(given?: string): string {
 }
 
 function missingHint(): string {
-  return "run `fedledger deploy` first or pass --deployment";
+  return "Run `fedledger deploy` first or pass --deployment";
 }
 
 /**

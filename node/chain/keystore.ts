@@ -39,7 +39,7 @@ export async function writeKeystore(params: WriteKeystoreParameters): Promise<st
     await writeFile(params.file, `${json}\n`, { flag: "wx", mode: 0o600 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST")
-      throw new UsageError(`${params.file} already exists`, "choose another --out or remove that file first");
+      throw new UsageError(`${params.file} already exists`, "Choose another --out or remove that file first");
     throw new UsageError(`cannot write ${params.file}: ${(err as Error).message}`);
   }
   return wallet.address;
@@ -59,13 +59,13 @@ export async function readKeystore(file: string, password: string): Promise<Base
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT")
-      throw new UsageError(`keystore ${file} not found`, "create one with `fedledger key new --out <file>`");
+      throw new UsageError(`keystore ${file} not found`, "Create one with `fedledger key new --out <file>`");
     throw new UsageError(`cannot read keystore ${file}: ${(err as Error).message}`);
   }
   if (!isKeystoreJson(json))
     throw new UsageError(
       `${file} is not an encrypted JSON keystore`,
-      "pass a file written by `fedledger key`",
+      "Pass a file written by `fedledger key`",
     );
   try {
     return await Wallet.fromEncryptedJson(json, password);
@@ -73,7 +73,7 @@ export async function readKeystore(file: string, password: string): Promise<Base
     if (/incorrect password/i.test((err as Error).message))
       throw new UsageError(
         `wrong password for keystore ${file}`,
-        "check FEDLEDGER_PASSWORD or the --password-file contents",
+        "Check FEDLEDGER_PASSWORD or the --password-file contents",
       );
     throw new UsageError(`cannot decrypt keystore ${file}: ${(err as Error).message}`);
   }
@@ -89,13 +89,13 @@ export function parsePrivateKey(text: string): string {
   if (!/^[0-9a-fA-F]{64}$/.test(hex))
     throw new UsageError(
       "the private key is not 32 bytes of hex",
-      "pass 64 hex digits (0x optional) on stdin or in FEDLEDGER_PRIVATE_KEY",
+      "Pass 64 hex digits (0x optional) on stdin or in FEDLEDGER_PRIVATE_KEY",
     );
   const key = `0x${hex.toLowerCase()}`;
   try {
     new Wallet(key);
   } catch {
-    throw new UsageError("the private key is out of range for secp256k1", "check the key");
+    throw new UsageError("the private key is out of range for secp256k1", "Check the key");
   }
   return key;
 }

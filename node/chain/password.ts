@@ -41,7 +41,7 @@ export async function resolvePassword(params: ResolvePasswordParameters = {}): P
       throw new UsageError("the passwords differ");
     return password;
   }
-  throw new UsageError("no keystore password given", `set ${PASSWORD_ENV} or pass --password-file <file>`);
+  throw new UsageError("no keystore password given", `Set ${PASSWORD_ENV} or pass --password-file <file>`);
 }
 
 /**

@@ -33,18 +33,18 @@ export async function resolveSigner(
   chainId: number,
 ): Promise<BaseWallet> {
   if (source.keystore !== undefined && source.devAccount !== undefined)
-    throw new UsageError("both --keystore and --dev-account are given", "pass only one of them");
+    throw new UsageError("both --keystore and --dev-account are given", "Pass only one of them");
   if (source.devAccount !== undefined) {
     if (!isDevChain(chainId))
       throw new UsageError(
         `--dev-account ${source.devAccount} is refused on chain id ${chainId}: dev accounts are public keys, ` +
           `allowed only on the embedded chain (chain id ${DEV_CHAIN_ID})`,
-        "sign with --keystore <file> instead",
+        "Sign with --keystore <file> instead",
       );
     if (devAccountIndex(source.devAccount) === undefined)
       throw new UsageError(
         `unknown dev account "${source.devAccount}"`,
-        `use one of ${describeDevAccountNames()}`,
+        `Use one of ${describeDevAccountNames()}`,
       );
     return devAccountWallet(source.devAccount, provider);
   }
@@ -55,6 +55,6 @@ export async function resolveSigner(
   }
   throw new UsageError(
     "this command sends a transaction and needs a signing key",
-    "pass --keystore <file> or, on the embedded chain, --dev-account <name> (e.g. admin1)",
+    "Pass --keystore <file> or, on the embedded chain, --dev-account <name> (e.g. admin1)",
   );
 }

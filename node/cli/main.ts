@@ -2,6 +2,10 @@ import { Command, CommanderError } from "commander";
 import { FedledgerError } from "../errors";
 import { registerChainCommands } from "./commands/chain";
 import { registerKeyCommands } from "./commands/key";
+import { registerDeployCommand } from "./commands/deploy";
+import { registerSiteCommands } from "./commands/site";
+import { registerRoleCommands } from "./commands/role";
+import { registerTaskCommands } from "./commands/task";
 
 /** Builds the `fedledger` command tree. Each area adds its own subcommands in its own module. */
 export function buildProgram(): Command {
@@ -11,6 +15,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerChainCommands(program);
   registerKeyCommands(program);
+  registerDeployCommand(program);
+  registerSiteCommands(program);
+  registerRoleCommands(program);
+  registerTaskCommands(program);
   return program;
 }
 

@@ -48,7 +48,7 @@ export function registerChainCommands(program: Command): void {
         const message = (err as Error).message;
         if (/EADDRINUSE/.test(message))
           throw new FedledgerError(`port ${opts.port} on ${opts.host} is already in use`, {
-            hint: "stop the other process, or pass --port <other> (0 picks a free port)",
+            hint: "Stop the other process, or pass --port <other> (0 picks a free port)",
           });
         throw new FedledgerError(`the embedded chain did not start: ${message}`);
       }

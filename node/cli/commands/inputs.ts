@@ -11,7 +11,7 @@ export function parseAddress(value: string, what: string): string {
   if (!isAddress(value))
     throw new UsageError(
       `invalid ${what} address "${value}"`,
-      "pass a 0x-prefixed 20-byte hex address (40 hex digits)",
+      "Pass a 0x-prefixed 20-byte hex address (40 hex digits)",
     );
   const address = getAddress(value);
   if (address === ZeroAddress) throw new UsageError(`the ${what} address cannot be the zero address`);
@@ -24,7 +24,7 @@ export function parseAddressList(value: string, what: string): string[] {
     .split(",")
     .map((part) => part.trim())
     .filter((part) => part !== "");
-  if (parts.length === 0) throw new UsageError(`${what} is empty`, "pass comma-separated 0x addresses");
+  if (parts.length === 0) throw new UsageError(`${what} is empty`, "Pass comma-separated 0x addresses");
   return parts.map((part) => parseAddress(part, what));
 }
 

@@ -20,7 +20,7 @@ async function privateKeyInput(): Promise<string> {
   if (fromEnv !== undefined && fromEnv !== "") return parsePrivateKey(fromEnv);
   const text = process.stdin.isTTY ? await promptHidden("private key: ") : await readStdin();
   if (text.trim() === "")
-    throw new UsageError("no private key given", `pipe it on stdin or set ${PRIVATE_KEY_ENV}`);
+    throw new UsageError("no private key given", `Pipe it on stdin or set ${PRIVATE_KEY_ENV}`);
   return parsePrivateKey(text);
 }
 
@@ -32,7 +32,7 @@ interface KeyOptions {
 
 function refuseExisting(file: string): void {
   if (existsSync(file))
-    throw new UsageError(`${file} already exists`, "choose another --out or remove that file first");
+    throw new UsageError(`${file} already exists`, "Choose another --out or remove that file first");
 }
 
 function report(opts: KeyOptions, address: string): void {
