@@ -340,14 +340,9 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
         }
 
         uint256 currentQuorum = _quorum;
-        (uint256 approvals, bool reached) = _approve(
-            roleProposalId(role, account, grant),
-            seat,
-            currentQuorum
-        );
-        emit RoleVote(role, account, msg.sender, grant, approvals, currentQuorum);
+        (uint256 count, bool reached) = _approve(roleProposalId(role, account, grant), seat, currentQuorum);
+        emit RoleVote(role, account, msg.sender, grant, count, currentQuorum);
         if (reached) {
-            ++_roleNonce[account];
             if (grant) {
                 _grantRole(role, account);
             } else {
@@ -373,8 +368,8 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
         uint8 oldQuorum = _quorum;
         if (newQuorum == oldQuorum) revert RegistryQuorumUnchanged(newQuorum);
 
-        (uint256 approvals, bool reached) = _approve(quorumProposalId(newQuorum), seat, oldQuorum);
-        emit QuorumVote(newQuorum, msg.sender, approvals, oldQuorum);
+        (uint256 count, bool reached) = _approve(quorumProposalId(newQuorum), seat, oldQuorum);
+        emit QuorumVote(newQuorum, msg.sender, count, oldQuorum);
         if (reached) {
             _quorum = newQuorum;
             ++_epoch;
@@ -540,10 +535,13 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev Keeps the admin seats, the admin count and the epoch in step with ADMIN_ROLE grants.
+    /// @dev Moves the account's vote nonce on every grant, and keeps the admin seats, the admin count and the
+    /// epoch in step with ADMIN_ROLE grants.
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
         granted = super._grantRole(role, account);
-        if (granted && role == ADMIN_ROLE) {
+        if (!granted) return false;
+        ++_roleNonce[account];
+        if (role == ADMIN_ROLE) {
             uint256 occupied = _occupiedSeats;
             uint256 seat = ~occupied & (occupied + 1);
             _occupiedSeats = occupied | seat;
@@ -553,11 +551,13 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
         }
     }
 
-    /// @dev Keeps the admin seats, the admin count and the epoch in step with ADMIN_ROLE revocations, and keeps
-    /// at least the quorum of admins.
+    /// @dev Moves the account's vote nonce on every revocation (renouncing included), and keeps the admin seats,
+    /// the admin count and the epoch in step with ADMIN_ROLE revocations, leaving at least the quorum of admins.
     function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
         revoked = super._revokeRole(role, account);
-        if (revoked && role == ADMIN_ROLE) {
+        if (!revoked) return false;
+        ++_roleNonce[account];
+        if (role == ADMIN_ROLE) {
             _requireAdminRemovable();
             _occupiedSeats &= ~_adminSeat[account];
             delete _adminSeat[account];

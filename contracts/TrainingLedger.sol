@@ -245,8 +245,7 @@ contract TrainingLedger {
             genesisModelHash: genesisModelHash,
             latestModelHash: genesisModelHash
         });
-        ProvenanceRecord storage genesis = _provenance[genesisModelHash];
-        if (genesis.taskId == 0) {
+        if (_provenance[genesisModelHash].taskId == 0) {
             _provenance[genesisModelHash] = ProvenanceRecord(id, 0, uint64(block.number));
         }
         emit TaskCreated(
