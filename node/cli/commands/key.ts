@@ -58,7 +58,7 @@ export function registerKeyCommands(program: Command): void {
     key
       .command("new")
       .description("generate a new key and write it as an encrypted keystore; prints its address")
-      .addHelpText("after", "\nExample:\n  FEDLEDGER_PASSWORD=… fedledger key new --out keys/admin.json"),
+      .addHelpText("after", "\nExample:\n  fedledger key new --out keys/admin.json --password-file admin.pw"),
   ).action(async (opts: KeyOptions) => {
     refuseExisting(opts.out);
     const password = await resolvePassword({ passwordFile: opts.passwordFile, confirm: true });
