@@ -32,25 +32,26 @@ function parseChainId(value: string): number {
   return Number(value);
 }
 
-/** Adds --rpc, --chain-id and --deployment (with their environment variables) to a command. */
-export function addChainOptions(command: Command, { deployment = true } = {}): Command {
+/**
+ * Adds --rpc, --chain-id and --deployment (with their environment variables) to a command. Commands that write
+ * the deployment file rather than read it (deploy) pass `readsDeployment: false`.
+ */
+export function addChainOptions(command: Command, { readsDeployment = true } = {}): Command {
+  const rpcDefault = readsDeployment ? `the deployment's, else ${DEFAULT_RPC_URL}` : DEFAULT_RPC_URL;
   command
     .addOption(
-      new Option(
-        "--rpc <url>",
-        `JSON-RPC URL of the chain (default: the deployment's, else ${DEFAULT_RPC_URL})`,
-      ).env("FEDLEDGER_RPC"),
+      new Option("--rpc <url>", `JSON-RPC URL of the chain (default: ${rpcDefault})`).env("FEDLEDGER_RPC"),
     )
     .addOption(
       new Option("--chain-id <id>", "expected chain id; the command stops if the node reports another")
         .env("FEDLEDGER_CHAIN_ID")
         .argParser(parseChainId),
-    );
-  if (deployment)
-    command.addOption(
-      new Option("--deployment <file>", "deployment file (default: .fedledger/deployment.json)").env(
-        "FEDLEDGER_DEPLOYMENT",
-      ),
+    )
+    .addOption(
+      new Option(
+        "--deployment <file>",
+        `deployment file to ${readsDeployment ? "read" : "write"} (default: .fedledger/deployment.json)`,
+      ).env("FEDLEDGER_DEPLOYMENT"),
     );
   return command;
 }

@@ -52,42 +52,45 @@ export function registerDeployCommand(program: Command): void {
     .option("--force", "replace a deployment file that still points at live contracts")
     .option("--json", "print the deployment record as JSON")
     .addHelpText("after", "\nExample:\n  fedledger deploy --dev-account admin1 --quorum 2");
-  addSignerOptions(addChainOptions(deploy)).action(async (opts: DeployOptions) => {
-    const file = deploymentPath(opts.deployment);
-    const explicitAdmins = opts.admins === undefined ? undefined : parseAddressList(opts.admins, "--admins");
-    const quorum = parseInteger(opts.quorum, "--quorum", 1, 255);
-    await withConnection(opts, async (connection) => {
-      if (!opts.force && (await isLiveDeployment(file, connection)))
-        throw new UsageError(
-          `${file} already holds a deployment whose contracts are live on this chain`,
-          "Pass --force to replace it, or --deployment <other file>",
-        );
-      const signer = await resolveSigner(opts, connection.provider, connection.chainId);
-      const deployer = await signer.getAddress();
-      const admins =
-        explicitAdmins ??
-        [
-          deployer,
-          ...(isDevChain(connection.chainId)
-            ? [devAccountAddress("admin2"), devAccountAddress("admin3")]
-            : []),
-        ].filter((address, i, list) => list.indexOf(address) === i);
-      const deployment = await deployFedledger({ signer, admins, quorum, rpc: connection.url });
-      await saveDeployment(file, deployment);
-      if (opts.json) {
-        printJson({ ...deployment, deploymentFile: file });
-        return;
-      }
-      printFields([
-        ["registry", deployment.registry],
-        ["ledger", deployment.ledger],
-        ["chain id", deployment.chainId],
-        ["block", deployment.deployBlock],
-        ["deployer", deployment.deployer],
-        ["admins", deployment.admins.join(", ")],
-        ["quorum", deployment.quorum],
-        ["written to", file],
-      ]);
-    });
-  });
+  addSignerOptions(addChainOptions(deploy, { readsDeployment: false })).action(
+    async (opts: DeployOptions) => {
+      const file = deploymentPath(opts.deployment);
+      const explicitAdmins =
+        opts.admins === undefined ? undefined : parseAddressList(opts.admins, "--admins");
+      const quorum = parseInteger(opts.quorum, "--quorum", 1, 255);
+      await withConnection(opts, async (connection) => {
+        if (!opts.force && (await isLiveDeployment(file, connection)))
+          throw new UsageError(
+            `${file} already holds a deployment whose contracts are live on this chain`,
+            "Pass --force to replace it, or --deployment <other file>",
+          );
+        const signer = await resolveSigner(opts, connection.provider, connection.chainId);
+        const deployer = await signer.getAddress();
+        const admins =
+          explicitAdmins ??
+          [
+            deployer,
+            ...(isDevChain(connection.chainId)
+              ? [devAccountAddress("admin2"), devAccountAddress("admin3")]
+              : []),
+          ].filter((address, i, list) => list.indexOf(address) === i);
+        const deployment = await deployFedledger({ signer, admins, quorum, rpc: connection.url });
+        await saveDeployment(file, deployment);
+        if (opts.json) {
+          printJson({ ...deployment, deploymentFile: file });
+          return;
+        }
+        printFields([
+          ["registry", deployment.registry],
+          ["ledger", deployment.ledger],
+          ["chain id", deployment.chainId],
+          ["block", deployment.deployBlock],
+          ["deployer", deployment.deployer],
+          ["admins", deployment.admins.join(", ")],
+          ["quorum", deployment.quorum],
+          ["written to", file],
+        ]);
+      });
+    },
+  );
 }
