@@ -1,0 +1,208 @@
+/**
+ * The HTTP client sites (and auditors) use to talk to an aggregator. Transient failures (connection refused or
+ * reset, timeouts, HTTP 5xx) are retried with exponential backoff; a 4xx answer is final and becomes an
+ * AggregatorRequestError carrying the server's error code.
+ */
+import { createHash } from "node:crypto";
+import { FedledgerError } from "../errors";
+import type { Metrics } from "../fl/metrics";
+import { normaliseHash, type UploadRecord } from "../store";
+import { isApiErrorCode, type ApiErrorCode } from "./apiError";
+import { encodeMetricsHeader, ENVELOPE_HEADERS } from "./envelope";
+
+/** Client-side error codes, besides the server's own. */
+export type ClientErrorCode = "network" | "bad_response" | "hash_mismatch";
+
+/** A request to the aggregator failed. */
+export class AggregatorRequestError extends FedledgerError {
+  /** The server's error code (see apiError.ts), or a client-side code. */
+  readonly code: ApiErrorCode | ClientErrorCode;
+  /** HTTP status, when the server answered. */
+  readonly status: number | undefined;
+
+  constructor(code: ApiErrorCode | ClientErrorCode, message: string, hint: string, status?: number) {
+    super(message, { hint });
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** Retry and timeout settings. */
+export interface RequestOptions {
+  /** Retries after the first attempt (4 by default). */
+  retries?: number;
+  /** First backoff delay in ms (250 by default); doubles per retry, with jitter. */
+  minDelayMs?: number;
+  /** Longest backoff delay in ms (5,000 by default). */
+  maxDelayMs?: number;
+  /** Timeout of one attempt in ms (120,000 by default). */
+  timeoutMs?: number;
+}
+
+/** What {@link uploadUpdate} sends. */
+export interface UploadUpdateParameters {
+  task: bigint | number;
+  round: number;
+  /** The update's canonical bytes. */
+  bytes: Uint8Array;
+  numSamples: bigint | number;
+  /** The metrics whose hash was committed and signed. */
+  metrics: Metrics;
+  /** EIP-712 signature from signUpdate. */
+  signature: string;
+  /** The site's address. */
+  site: string;
+}
+
+/** The aggregator's answer to an accepted upload. */
+export interface UploadUpdateResult {
+  /** False when the same update had been accepted before (idempotent repeat). */
+  created: boolean;
+  record: UploadRecord;
+}
+
+class Transient extends Error {}
+
+function baseUrl(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (cause && typeof cause.code === "string") return cause.code;
+  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return "timeout";
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function errorFromResponse(res: Response): Promise<AggregatorRequestError> {
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  const b = body as { error?: unknown; message?: unknown; hint?: unknown } | undefined;
+  if (b && isApiErrorCode(b.error) && typeof b.message === "string")
+    return new AggregatorRequestError(
+      b.error,
+      `the aggregator refused (${res.status} ${b.error}): ${b.message}`,
+      typeof b.hint === "string" ? b.hint : "",
+      res.status,
+    );
+  return new AggregatorRequestError(
+    "bad_response",
+    `the aggregator answered HTTP ${res.status} without a fedledger error body`,
+    "Check that the URL points at a fedledger aggregator",
+    res.status,
+  );
+}
+
+/**
+ * Runs `attempt` with retries on transient failures. `attempt` returns a Response; 5xx are retried, 4xx become
+ * AggregatorRequestError at once.
+ */
+async function withRetries(
+  url: string,
+  options: RequestOptions,
+  attempt: (signal: AbortSignal) => Promise<Response>,
+) {
+  const retries = options.retries ?? 4;
+  const minDelay = options.minDelayMs ?? 250;
+  const maxDelay = options.maxDelayMs ?? 5_000;
+  let last: AggregatorRequestError | undefined;
+  for (let i = 0; i <= retries; i++) {
+    if (i > 0) {
+      const base = Math.min(maxDelay, minDelay * 2 ** (i - 1));
+      await sleep(base / 2 + Math.random() * (base / 2));
+    }
+    try {
+      let res: Response;
+      try {
+        res = await attempt(AbortSignal.timeout(options.timeoutMs ?? 120_000));
+      } catch (err) {
+        throw new Transient(networkReason(err));
+      }
+      if (res.status >= 500) {
+        last = await errorFromResponse(res);
+        continue;
+      }
+      if (res.status >= 400) throw await errorFromResponse(res);
+      return res;
+    } catch (err) {
+      if (!(err instanceof Transient)) throw err;
+      last = new AggregatorRequestError(
+        "network",
+        `cannot reach the aggregator at ${url}: ${err.message}`,
+        "Check that the aggregator runs and the URL is right",
+      );
+    }
+  }
+  throw last ?? new AggregatorRequestError("network", `cannot reach the aggregator at ${url}`, "");
+}
+
+/**
+ * Downloads a model (or any stored object) by hash and checks that the bytes hash to it.
+ *
+ * @example
+ * const model = await fetchModel("http://127.0.0.1:8760", round.baseModelHash);
+ */
+export async function fetchModel(url: string, hash: string, options: RequestOptions = {}): Promise<Buffer> {
+  const wanted = normaliseHash(hash);
+  const base = baseUrl(url);
+  const res = await withRetries(base, options, (signal) => fetch(`${base}/models/${wanted}`, { signal }));
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const got = `0x${createHash("sha256").update(bytes).digest("hex")}`;
+  if (got !== wanted)
+    throw new AggregatorRequestError(
+      "hash_mismatch",
+      `the aggregator served bytes hashing to ${got} for model ${wanted}`,
+      "Do not use these bytes; report the aggregator to the consortium",
+    );
+  return bytes;
+}
+
+/**
+ * Uploads a signed update. The site must have committed `(sha256(bytes), numSamples, metricsHash(metrics))` on
+ * the ledger and signed the same values with signUpdate.
+ *
+ * @example
+ * const { record } = await uploadUpdate(url, { task: 1n, round: 1, bytes, numSamples: 500n, metrics, signature, site });
+ */
+export async function uploadUpdate(
+  url: string,
+  upload: UploadUpdateParameters,
+  options: RequestOptions = {},
+): Promise<UploadUpdateResult> {
+  const base = baseUrl(url);
+  const target = `${base}/tasks/${BigInt(upload.task)}/rounds/${upload.round}/updates`;
+  const headers: Record<string, string> = {
+    "content-type": "application/octet-stream",
+    [ENVELOPE_HEADERS.site]: upload.site,
+    [ENVELOPE_HEADERS.updateHash]: `0x${createHash("sha256").update(upload.bytes).digest("hex")}`,
+    [ENVELOPE_HEADERS.numSamples]: BigInt(upload.numSamples).toString(),
+    [ENVELOPE_HEADERS.metrics]: encodeMetricsHeader(upload.metrics),
+    [ENVELOPE_HEADERS.signature]: upload.signature,
+  };
+  const res = await withRetries(base, options, (signal) =>
+    fetch(target, { method: "PUT", headers, body: upload.bytes, signal }),
+  );
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  const b = body as { created?: unknown; record?: unknown } | undefined;
+  if (!b || typeof b.created !== "boolean" || typeof b.record !== "object" || b.record === null)
+    throw new AggregatorRequestError(
+      "bad_response",
+      "the aggregator's answer to the upload is malformed",
+      "",
+      res.status,
+    );
+  return { created: b.created, record: b.record as UploadRecord };
+}

@@ -1,0 +1,159 @@
+/**
+ * The aggregator's configuration file (JSON), validated with zod. Relative paths are resolved against the
+ * directory of the config file. docs/protocol.md shows an example.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { getAddress, isAddress } from "ethers";
+import { z } from "zod";
+import { UsageError } from "../errors";
+
+/** Default TCP port of the aggregator's HTTP API. */
+export const DEFAULT_AGGREGATOR_PORT = 8760;
+/** Default upload size limit: 64 MiB. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
+
+const address = z
+  .string()
+  .refine((v) => isAddress(v), { message: "must be a 0x-prefixed 20-byte address" })
+  .transform((v) => getAddress(v));
+
+const signerSchema = z.union([
+  z
+    .object({
+      keystore: z.string().min(1),
+      passwordEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+        .optional(),
+      passwordFile: z.string().min(1).optional(),
+    })
+    .strict(),
+  z.object({ devAccount: z.string().min(1) }).strict(),
+]);
+
+/** Schema of the config file. */
+export const aggregatorConfigSchema = z
+  .object({
+    rpc: z.string().url().optional(),
+    chainId: z.number().int().positive().optional(),
+    deployment: z.string().min(1).optional(),
+    ledger: address.optional(),
+    registry: address.optional(),
+    signer: signerSchema,
+    taskId: z
+      .union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]*$/)])
+      .transform((v) => BigInt(v)),
+    modelSpec: z.string().min(1),
+    genesisModel: z.string().min(1),
+    storeDir: z.string().min(1),
+    listen: z
+      .object({
+        host: z.string().min(1).default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(DEFAULT_AGGREGATOR_PORT),
+      })
+      .strict()
+      .default({ host: "127.0.0.1", port: DEFAULT_AGGREGATOR_PORT }),
+    maxUploadBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 31)
+      .default(DEFAULT_MAX_UPLOAD_BYTES),
+    pollIntervalMs: z.number().int().min(10).max(600_000).default(2_000),
+    uploadGraceSeconds: z.number().int().min(0).max(86_400).default(30),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const addresses = (c.ledger ? 1 : 0) + (c.registry ? 1 : 0);
+    if (addresses === 1)
+      ctx.addIssue({
+        code: "custom",
+        message: "give both ledger and registry, or neither",
+        path: ["ledger"],
+      });
+    if (addresses === 0 && !c.deployment)
+      ctx.addIssue({
+        code: "custom",
+        message: "give a deployment file or the ledger and registry addresses",
+        path: [],
+      });
+    if (addresses === 2 && c.deployment)
+      ctx.addIssue({
+        code: "custom",
+        message: "give a deployment file or addresses, not both",
+        path: ["deployment"],
+      });
+    if (addresses === 2 && !c.rpc)
+      ctx.addIssue({
+        code: "custom",
+        message: "rpc is required when the addresses are given",
+        path: ["rpc"],
+      });
+  });
+
+/** A validated config with absolute paths. */
+export type AggregatorConfig = z.output<typeof aggregatorConfigSchema>;
+
+/**
+ * Validates a parsed config object and resolves its paths against `baseDir`. Throws a UsageError naming the
+ * first wrong field.
+ */
+export function parseAggregatorConfig(
+  value: unknown,
+  baseDir: string,
+  source = "the config",
+): AggregatorConfig {
+  const parsed = aggregatorConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+    throw new UsageError(
+      `${source} is invalid: ${where}${issue.message}`,
+      "Fix the file (docs/protocol.md has an example)",
+    );
+  }
+  const c = parsed.data;
+  const abs = (p: string) => path.resolve(baseDir, p);
+  return {
+    ...c,
+    deployment: c.deployment === undefined ? undefined : abs(c.deployment),
+    signer:
+      "keystore" in c.signer
+        ? {
+            ...c.signer,
+            keystore: abs(c.signer.keystore),
+            passwordFile: c.signer.passwordFile === undefined ? undefined : abs(c.signer.passwordFile),
+          }
+        : c.signer,
+    modelSpec: abs(c.modelSpec),
+    genesisModel: abs(c.genesisModel),
+    storeDir: abs(c.storeDir),
+  };
+}
+
+/**
+ * Reads and validates a config file.
+ *
+ * @example
+ * const config = await loadAggregatorConfig("aggregator.json");
+ */
+export async function loadAggregatorConfig(file: string): Promise<AggregatorConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `cannot read the aggregator config ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
+      "Pass --config <file>",
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`the aggregator config ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseAggregatorConfig(json, path.dirname(path.resolve(file)), `the aggregator config ${file}`);
+}

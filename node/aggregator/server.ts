@@ -1,0 +1,160 @@
+/**
+ * The aggregator's HTTP API (express 5). Routes:
+ *
+ *   GET /health                              liveness, task, driver state
+ *   GET /metrics                             Prometheus text
+ *   GET /models/:hash                        any stored object by SHA-256 (models, round metrics documents)
+ *   PUT /tasks/:task/rounds/:round/updates   a signed upload (see envelope.ts, docs/protocol.md)
+ *   GET /tasks/:task/rounds/:round           round status: chain state, commits seen, uploads accepted
+ *
+ * Errors are JSON `{ error, message, hint }` with the status of their code (apiError.ts).
+ */
+import express, { type NextFunction, type Request, type Response } from "express";
+import { isError } from "ethers";
+import { describeChainError } from "../chain/describeChainError";
+import { normaliseHash, StoreCorruptionError, type ContentStore } from "../store";
+import { acceptUpload, type AcceptUploadDependencies } from "./acceptUpload";
+import { ApiError } from "./apiError";
+import { parseEnvelope, parsePositiveInteger } from "./envelope";
+import type { Logger } from "./log";
+import type { AggregatorMetrics } from "./metrics";
+import { checkDeclaredLength, readLimitedBody } from "./readBody";
+import type { RoundDriver } from "./roundDriver";
+import { roundStatus } from "./roundStatus";
+
+/** What the HTTP layer needs. */
+export interface AggregatorAppDependencies extends AcceptUploadDependencies {
+  store: ContentStore;
+  driver: RoundDriver;
+  metrics: AggregatorMetrics;
+  log: Logger;
+  maxUploadBytes: number;
+}
+
+function isOctetStream(req: Request): boolean {
+  const type = req.headers["content-type"];
+  return typeof type === "string" && type.split(";")[0].trim().toLowerCase() === "application/octet-stream";
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StoreCorruptionError) return new ApiError("internal", err.message, err.hint);
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === "number" && status >= 400 && status < 500)
+    return new ApiError("bad_request", (err as Error).message);
+  if (
+    isError(err, "NETWORK_ERROR") ||
+    isError(err, "SERVER_ERROR") ||
+    isError(err, "TIMEOUT") ||
+    isError(err, "CALL_EXCEPTION")
+  )
+    return new ApiError(
+      "chain_unavailable",
+      describeChainError(err),
+      "Retry later; the aggregator cannot read the chain",
+    );
+  return new ApiError("internal", "internal error", "Retry later; the aggregator's log has the details");
+}
+
+/**
+ * Builds the express application.
+ *
+ * @example
+ * const app = createAggregatorApp(deps);
+ * app.listen(8760, "127.0.0.1");
+ */
+export function createAggregatorApp(deps: AggregatorAppDependencies): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.get("/health", (_req, res) => {
+    const driver = deps.driver.status();
+    res.json({ status: "ok", task: deps.taskId.toString(), ledger: deps.ledgerAddress, driver });
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.get("/models/:hash", async (req, res) => {
+    let hash: string;
+    try {
+      hash = normaliseHash(req.params.hash);
+    } catch {
+      throw new ApiError(
+        "bad_hash",
+        `"${req.params.hash}" is not a SHA-256 hash`,
+        "Use 0x and 64 hex digits",
+      );
+    }
+    const bytes = await deps.store.get(hash);
+    if (!bytes) throw new ApiError("not_found", `no object ${hash} in this aggregator's store`);
+    res
+      .status(200)
+      .type("application/octet-stream")
+      .set("ETag", `"${hash}"`)
+      .set("Cache-Control", "public, max-age=31536000, immutable")
+      .send(bytes);
+  });
+
+  app.put("/tasks/:task/rounds/:round/updates", async (req, res) => {
+    const site = req.headers["x-fedledger-site"];
+    try {
+      const env = parseEnvelope(req.params, req.headers);
+      if (!isOctetStream(req))
+        throw new ApiError("unsupported_media_type", "the body must be sent as application/octet-stream");
+      checkDeclaredLength(req, deps.maxUploadBytes);
+      const result = await acceptUpload(deps, env, () => readLimitedBody(req, deps.maxUploadBytes));
+      if (result.created) {
+        deps.metrics.uploadsAccepted.inc();
+        deps.log("info", "upload_accepted", {
+          task: env.task,
+          round: env.round,
+          site: env.site,
+          updateHash: env.updateHash,
+          numSamples: env.numSamples,
+        });
+      }
+      res
+        .status(result.created ? 201 : 200)
+        .json({ accepted: true, created: result.created, record: result.record });
+    } catch (err) {
+      const api = toApiError(err);
+      deps.metrics.uploadsRejected.inc({ reason: api.code });
+      deps.log(api.status >= 500 ? "error" : "warn", "upload_rejected", {
+        task: req.params.task,
+        round: req.params.round,
+        site: typeof site === "string" ? site.slice(0, 42) : undefined,
+        error: api.code,
+        message: api.status >= 500 ? describeChainError(err) : api.message,
+      });
+      throw api;
+    }
+  });
+
+  app.get("/tasks/:task/rounds/:round", async (req, res) => {
+    const task = parsePositiveInteger(req.params.task, (1n << 256n) - 1n);
+    const round = parsePositiveInteger(req.params.round, 0xffffffffn);
+    if (task === undefined || round === undefined)
+      throw new ApiError("bad_request", "task and round must be positive integers");
+    if (task !== deps.taskId)
+      throw new ApiError("unknown_task", `this aggregator serves task ${deps.taskId}, not task ${task}`);
+    res.json(await roundStatus(deps, Number(round)));
+  });
+
+  app.use((_req, _res, next) => next(new ApiError("not_found", "no such endpoint", "See docs/protocol.md")));
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const api = toApiError(err);
+    if (api.code === "internal" || api.code === "chain_unavailable")
+      deps.log("error", "request_failed", {
+        method: req.method,
+        path: req.path,
+        error: describeChainError(err),
+      });
+    if (api.code === "too_large") res.set("Connection", "close");
+    res.status(api.status).json(api.toJSON());
+  });
+  return app;
+}
