@@ -6,6 +6,7 @@ import { registerDeployCommand } from "./commands/deploy";
 import { registerSiteCommands } from "./commands/site";
 import { registerRoleCommands } from "./commands/role";
 import { registerTaskCommands } from "./commands/task";
+import { registerAggregatorCommands } from "./commands/aggregator";
 
 /** Builds the `fedledger` command tree. Each area adds its own subcommands in its own module. */
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerSiteCommands(program);
   registerRoleCommands(program);
   registerTaskCommands(program);
+  registerAggregatorCommands(program);
   return program;
 }
 
