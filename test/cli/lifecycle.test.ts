@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { connectChain } from "../../node/chain/connection";
+import { connectContracts } from "../../node/chain/contracts";
+import { loadDeployment } from "../../node/chain/deployment";
 import { devAccountAddress, devAccountWallet } from "../../node/chain/devAccounts";
+import { confirmTransaction } from "../../node/chain/transactions";
+import { ROLES } from "../../node/chain/vocabulary";
 import { useEmbeddedChain } from "../helpers/chain";
 import { makeTempDir, removeTempDir, runCli, type CliResult } from "../helpers/cli";
 import { expectJson, expectOneLineError, expectSuccess } from "./expectations";
@@ -209,6 +214,33 @@ describe("fedledger CLI: deploy, site life cycle, roles, tasks, keystores", func
       genesisModelHash: genesis,
     });
     expect(task.rounds).to.deep.equal([]);
+  });
+
+  it("shows the rounds an aggregator opened", async function () {
+    // The aggregator's own commands live elsewhere; here the chain client layer plays the aggregator.
+    const deployment = await loadDeployment(deploymentFile);
+    const connection = await connectChain({ rpc: deployment.rpc });
+    const provider = connection.provider;
+    try {
+      const as = (name: string) =>
+        connectContracts({ deployment, connection, signer: devAccountWallet(name, provider) });
+      for (const admin of ["admin1", "admin3"]) {
+        const { registry } = await as(admin);
+        await confirmTransaction(registry.voteRole(ROLES.aggregator, aggregator, true));
+      }
+      const { ledger } = await as("aggregator");
+      await confirmTransaction(ledger.openRound(1n, genesis));
+    } finally {
+      provider.destroy();
+    }
+    const task = expectJson<{ currentRound: number; rounds: Record<string, unknown>[] }>(
+      await cli(["task", "show", "1", "--json"]),
+    );
+    expect(task.currentRound).to.equal(1);
+    expect(task.rounds).to.have.length(1);
+    expect(task.rounds[0]).to.include({ round: 1, status: "Open", commitCount: 0, baseModelHash: genesis });
+    expect(task.rounds[0].deadline).to.be.a("number").greaterThan(0);
+    expect(expectSuccess(await cli(["task", "show", "1"]))).to.match(/round 1: Open, 0 commit\(s\)/);
   });
 
   it("signs with keystores written by `key new` and `key import`", async function () {
