@@ -1,8 +1,9 @@
 /**
- * Turns notes into what the network consumes: hashed feature ids per note (the text pipeline's featurize
- * with the spec's feature config) and a multi-hot target row per note in the spec's label order.
+ * Turns notes into what the network consumes: per note a list of units (the whole note, or each sentence,
+ * as the spec says), each unit the hashed feature ids of the text pipeline's featurize with the spec's
+ * feature config; and a multi-hot target row per note in the spec's label order.
  */
-import { featurize } from "../text/features";
+import { featurize, splitSentences } from "../text/features";
 import type { Label, Lang } from "../text/labels";
 import type { ModelSpec } from "./spec";
 
@@ -17,17 +18,35 @@ export interface LabelledText extends TextInput {
   labels: readonly Label[];
 }
 
+/** Feature ids of each unit of one note. */
+export type NoteFeatures = Uint32Array[];
+
 /** Featurised notes with targets. */
 export interface Dataset {
-  features: Uint32Array[];
+  features: NoteFeatures[];
   /** Row-major [notes, labels] multi-hot targets. */
   targets: Float32Array;
   numLabels: number;
 }
 
-/** Feature ids for each text. */
-export function featurizeTexts(texts: readonly TextInput[], spec: ModelSpec): Uint32Array[] {
-  return texts.map((t) => featurize(t.text, t.lang, spec.features));
+/**
+ * The texts of the units of a note: `[text]` for note units; for sentence units the sentences of
+ * splitSentences, or `[""]` when the text has none (the unit of the empty text).
+ */
+export function unitTexts(text: string, spec: ModelSpec): string[] {
+  if (spec.unit === "note") return [text];
+  const sentences = splitSentences(text);
+  return sentences.length > 0 ? sentences : [""];
+}
+
+/** Feature ids of each unit of one text. */
+export function featurizeText(text: string, lang: Lang, spec: ModelSpec): NoteFeatures {
+  return unitTexts(text, spec).map((u) => featurize(u, lang, spec.features));
+}
+
+/** Units of each text. */
+export function featurizeTexts(texts: readonly TextInput[], spec: ModelSpec): NoteFeatures[] {
+  return texts.map((t) => featurizeText(t.text, t.lang, spec));
 }
 
 /** Multi-hot targets [notes, labels] in the spec's label order; labels outside the spec are ignored. */

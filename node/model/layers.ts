@@ -2,11 +2,15 @@
  * Export to and import from the TF.js LayersModel format (model.json + weights.bin), for use of a model
  * outside fedledger with stock TF.js (tf.loadLayersModel) and no custom layers.
  *
- * The exported graph computes the same probabilities as the native path:
- *   inputs  ids     int32   [batch, T]  feature ids from the text pipeline's featurize, padded to a common T
- *           weights float32 [batch, T]  1 / (number of real ids) at real positions, 0 at padding
+ * The exported graph scores units (a note, or a sentence when spec.unit is "sentence") with the same
+ * probabilities as the native path:
+ *   inputs  ids     int32   [batch, T]  feature ids of one unit per row (the text pipeline's featurize),
+ *                                       padded to a common T with any id
+ *           weights float32 [batch, T]  the bag scale at real positions (1/count for spec.scale "mean",
+ *                                       1/√count for "sqrt"), 0 at padding
  *   embedding (Embedding, [buckets, dim]) → bag (Dot over axis 1 of weights and embeddings, [batch, dim])
  *   → hidden (Dense, ReLU; only when spec.hidden > 0) → head (Dense, sigmoid, [batch, labels])
+ * With sentence units a note's probability per label is the maximum over its sentences' rows.
  * The spec, its hash and the canonical model hash travel in model.json under userDefinedMetadata.fedledger,
  * so `import` restores exactly the canonical bytes.
  */
@@ -14,6 +18,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { FedledgerError } from "../errors";
+import type { BagScale } from "./bag";
 import { hashModelBytes } from "./format";
 import { initBackend } from "./backend";
 import { expectedTensors, readWeights, TENSOR_NAMES, writeWeights } from "./params";
@@ -51,16 +56,19 @@ export function buildLayersModel(spec: ModelSpec): tf.LayersModel {
 }
 
 /**
- * Pads feature id lists into the exported model's two inputs: ids [n, T] and weights [n, T].
+ * Pads units' feature ids into the exported model's two inputs: ids [n, T] and weights [n, T].
  * Dispose the returned tensors.
  */
-export function layersModelInputs(features: readonly Uint32Array[]): [tf.Tensor2D, tf.Tensor2D] {
+export function layersModelInputs(
+  features: readonly Uint32Array[],
+  scale: BagScale,
+): [tf.Tensor2D, tf.Tensor2D] {
   const T = Math.max(1, ...features.map((f) => f.length));
   const ids = new Int32Array(features.length * T);
   const weights = new Float32Array(features.length * T);
   features.forEach((f, row) => {
     ids.set(f, row * T);
-    weights.fill(1 / f.length, row * T, row * T + f.length);
+    weights.fill(scale === "mean" ? 1 / f.length : 1 / Math.sqrt(f.length), row * T, row * T + f.length);
   });
   return [tf.tensor2d(ids, [features.length, T], "int32"), tf.tensor2d(weights, [features.length, T])];
 }

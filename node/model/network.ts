@@ -3,7 +3,7 @@
  * probabilities are their sigmoids. Used by training (on tf.Variables) and prediction (on constants).
  */
 import * as tf from "@tensorflow/tfjs";
-import { embeddingBagMean, type IdBatchTensors } from "./bag";
+import { embeddingBag, poolNotes, type IdBatchTensors } from "./bag";
 import { expectedTensors, TENSOR_NAMES } from "./params";
 import type { ModelSpec } from "./spec";
 
@@ -53,16 +53,20 @@ function get<T extends tf.Tensor>(params: NetworkParams, name: string): T {
   return t as T;
 }
 
-/** Logits [batch, labels] for a packed batch of notes. */
+/** Note logits [notes, labels] for a packed batch (units pooled per note when units are sentences). */
 export function logits(params: NetworkParams, spec: ModelSpec, batch: IdBatchTensors): tf.Tensor2D {
   return tf.tidy(() => {
-    let h: tf.Tensor2D = embeddingBagMean(get(params, TENSOR_NAMES.table), batch);
+    let h: tf.Tensor2D = embeddingBag(get(params, TENSOR_NAMES.table), batch);
     if (spec.hidden > 0) {
       h = tf.relu(
         tf.add(tf.matMul(h, get(params, TENSOR_NAMES.hiddenKernel)), get(params, TENSOR_NAMES.hiddenBias)),
       ) as tf.Tensor2D;
     }
-    return tf.add(tf.matMul(h, get(params, TENSOR_NAMES.headKernel)), get(params, TENSOR_NAMES.headBias));
+    const unitLogits = tf.add(
+      tf.matMul(h, get(params, TENSOR_NAMES.headKernel)),
+      get(params, TENSOR_NAMES.headBias),
+    ) as tf.Tensor2D;
+    return poolNotes(unitLogits, batch);
   });
 }
 

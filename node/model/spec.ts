@@ -8,6 +8,7 @@ import { z } from "zod";
 import { FedledgerError } from "../errors";
 import { DEFAULT_FEATURE_CONFIG, type FeatureConfig } from "../text/features";
 import { LABELS, isLabel, type Label } from "../text/labels";
+import type { BagScale } from "./bag";
 
 /** Version of the spec layout and of the model architecture it describes. */
 export const SPEC_VERSION = 1;
@@ -24,6 +25,8 @@ export interface TrainingConfig {
   batchSize: number;
   /** Weight of the positive term of the binary cross-entropy (above 1 favours recall). */
   posWeight: number;
+  /** Probability of dropping each feature id of a training example (a regulariser); 0 disables. */
+  idDropout: number;
 }
 
 /** A model specification. Serialised as JSON next to every model file (`<model>.spec.json`). */
@@ -35,8 +38,15 @@ export interface ModelSpec {
   features: FeatureConfig;
   /** Embedding width. */
   dim: number;
-  /** Width of the hidden ReLU layer; 0 means a linear head on the mean embedding. */
+  /** Width of the hidden ReLU layer; 0 means a linear head on the bag. */
   hidden: number;
+  /**
+   * What one embedding bag covers: the whole note, or each sentence (the text pipeline's splitSentences)
+   * with the note's logit per label the maximum over its sentences.
+   */
+  unit: "note" | "sentence";
+  /** Bag normalisation: the sum of the rows times 1/count ("mean") or 1/√count ("sqrt"). */
+  scale: BagScale;
   /** A label is predicted when its sigmoid probability is at least this. */
   threshold: number;
   training: TrainingConfig;
@@ -49,6 +59,7 @@ export const DEFAULT_TRAINING: TrainingConfig = {
   epochs: 4,
   batchSize: 64,
   posWeight: 1,
+  idDropout: 0,
 };
 
 /**
@@ -62,6 +73,8 @@ export function defaultSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     features: { ...DEFAULT_FEATURE_CONFIG },
     dim: 32,
     hidden: 0,
+    unit: "sentence",
+    scale: "sqrt",
     threshold: 0.5,
     training: { ...DEFAULT_TRAINING },
     ...overrides,
@@ -92,6 +105,8 @@ const specSchema = z
       }),
     dim: positiveInt(1024),
     hidden: z.number().int().min(0).max(4096),
+    unit: z.enum(["note", "sentence"]),
+    scale: z.enum(["mean", "sqrt"]),
     threshold: z.number().gt(0).lt(1),
     training: z
       .object({
@@ -100,6 +115,7 @@ const specSchema = z
         epochs: positiveInt(1000),
         batchSize: positiveInt(65536),
         posWeight: z.number().gt(0).max(1000),
+        idDropout: z.number().min(0).lt(1),
       })
       .strict(),
   })

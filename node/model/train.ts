@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { FedledgerError } from "../errors";
 import { batchTensors, disposeBatchTensors, packIds } from "./bag";
 import { initBackend } from "./backend";
-import { buildDataset, type Dataset, type LabelledText } from "./dataset";
+import { buildDataset, type Dataset, type LabelledText, type NoteFeatures } from "./dataset";
 import { disposeParams, downloadParams, logits, uploadParams, weightedBce } from "./network";
 import { readWeights, writeWeights } from "./params";
 import { Prng } from "./prng";
@@ -92,7 +92,14 @@ export function trainWeights(
       let total = 0;
       for (let start = 0; start < n; start += settings.batchSize) {
         const rows = order.slice(start, start + settings.batchSize);
-        const batch = batchTensors(packIds(rows.map((r) => data.features[r])));
+        const notes = rows.map((r) => data.features[r]);
+        const batch = batchTensors(
+          packIds(
+            settings.idDropout > 0 ? notes.map((units) => dropIds(units, settings.idDropout, prng)) : notes,
+            spec.scale,
+            spec.unit === "sentence",
+          ),
+        );
         const y = new Float32Array(rows.length * L);
         rows.forEach((r, i) => y.set(data.targets.subarray(r * L, (r + 1) * L), i * L));
         const targets = tf.tensor2d(y, [rows.length, L]);
@@ -114,6 +121,14 @@ export function trainWeights(
     optimizer.dispose();
     disposeParams(params);
   }
+}
+
+/** Drops each id with probability `rate` (seeded); a unit keeps its first id if all would go. */
+function dropIds(units: NoteFeatures, rate: number, prng: Prng): NoteFeatures {
+  return units.map((ids) => {
+    const kept = ids.filter(() => prng.next() >= rate);
+    return kept.length > 0 ? kept : ids.subarray(0, 1);
+  });
 }
 
 /** Per-tensor difference `local - base` in float32. */

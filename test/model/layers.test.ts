@@ -7,15 +7,18 @@ import { featurizeTexts } from "../../node/model/dataset";
 import { hashModelBytes } from "../../node/model/format";
 import { exportLayersModel, importLayersModel, layersModelInputs } from "../../node/model/layers";
 import { createInitialModel } from "../../node/model/params";
-import { Scorer } from "../../node/model/scorer";
+import { maxPerNote, Scorer } from "../../node/model/scorer";
 import { specHash } from "../../node/model/spec";
 import { trainLocal } from "../../node/model/train";
 import { separableNotes, tinySpec } from "./fixtures";
 
 describe("model LayersModel export and import", () => {
-  for (const hidden of [0, 6]) {
-    it(`exports a model (hidden ${hidden}) that stock TF.js loads and that predicts the same probabilities`, async () => {
-      const spec = tinySpec({ hidden });
+  for (const [hidden, scale] of [
+    [0, "sqrt"],
+    [6, "mean"],
+  ] as const) {
+    it(`exports a model (hidden ${hidden}, ${scale}) that stock TF.js loads and that predicts the same`, async () => {
+      const spec = tinySpec({ hidden, scale });
       const notes = separableNotes(24);
       const { model } = await trainLocal({ spec, base: createInitialModel(spec, 5), notes, seed: 1 });
       const dir = await mkdtemp(path.join(os.tmpdir(), "fedledger-layers-"));
@@ -33,8 +36,14 @@ describe("model LayersModel export and import", () => {
         }),
       );
       const features = featurizeTexts(notes, spec);
-      const inputs = layersModelInputs(features);
-      const exported = (layersModel.predict(inputs) as tf.Tensor).dataSync();
+      expect(features.some((units) => units.length > 1)).to.equal(true);
+      const inputs = layersModelInputs(features.flat(), spec.scale);
+      // Sentence rows; a note's probability is the maximum over its sentences.
+      const exported = maxPerNote(
+        features,
+        (layersModel.predict(inputs) as tf.Tensor).dataSync() as Float32Array,
+        spec.labels.length,
+      );
       tf.dispose(inputs);
       layersModel.dispose();
       const scorer = await Scorer.load(model, spec);
