@@ -2,6 +2,7 @@
  * Starts an aggregator from a config: connects to the chain and the contracts, unlocks the signer, reads the
  * spec and genesis model, opens the store.
  */
+import { FetchRequest, JsonRpcProvider, Network } from "ethers";
 import { connectChain } from "../chain/connection";
 import { connectContracts } from "../chain/contracts";
 import { loadDeployment } from "../chain/deployment";
@@ -44,10 +45,16 @@ export async function runAggregatorFromConfig(
   log?: Logger,
 ): Promise<AggregatorService> {
   const deployment = config.deployment ? await loadDeployment(config.deployment) : undefined;
-  const connection = await connectChain({
-    rpc: config.rpc ?? deployment?.rpc ?? "",
-    chainId: config.chainId,
-  });
+  const checked = await connectChain({ rpc: config.rpc ?? deployment?.rpc ?? "", chainId: config.chainId });
+  checked.provider.destroy();
+  // ethers caches identical requests for 250 ms by default; the driver must see the chain as it is right after
+  // its own transactions (nonces, round status), so this provider does not cache. Requests made together still
+  // go out as one JSON-RPC batch.
+  const request = new FetchRequest(checked.url);
+  request.timeout = 30_000;
+  const network = Network.from(checked.chainId);
+  const provider = new JsonRpcProvider(request, network, { staticNetwork: network, cacheTimeout: -1 });
+  const connection = { ...checked, provider };
   const signer = await signerFor(config, connection.provider, connection.chainId);
   let ledger, registry;
   if (deployment) {

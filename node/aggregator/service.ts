@@ -26,6 +26,7 @@ export interface AggregatorServiceParameters {
   /** The ledger, connected to the aggregator's signer. */
   ledger: TrainingLedger;
   registry: ConsortiumRegistry;
+  /** Provider of the chain; it should not cache requests (ethers JsonRpcProvider option cacheTimeout: -1). */
   provider: Provider;
   chainId: bigint | number;
   taskId: bigint | number;

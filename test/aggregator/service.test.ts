@@ -8,7 +8,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet, type Signer } from "ethers";
 import { AggregatorRequestError, fetchModel } from "../../node/aggregator/client";
 import { encodeMetricsHeader } from "../../node/aggregator/envelope";
-import { silentLogger } from "../../node/aggregator/log";
+import type { Logger } from "../../node/aggregator/log";
 import { startAggregatorService, type AggregatorService } from "../../node/aggregator/service";
 import { buildUpdateTree, fedAvgAggregate, metricsHash, signUpdate, type Metrics } from "../../node/fl";
 import { decodeModel, encodeModel } from "../../node/model/format";
@@ -86,6 +86,8 @@ describe("aggregator service (in-process chain, real HTTP)", function () {
   let url: string;
   const accepted: SiteUpdate[] = [];
   let round1Model: string;
+  const logged: { level: string; event: string }[] = [];
+  const log: Logger = (level, event) => logged.push({ level, event });
 
   before(async function () {
     const signers = await ethers.getSigners();
@@ -109,7 +111,7 @@ describe("aggregator service (in-process chain, real HTTP)", function () {
       maxUploadBytes: MAX_UPLOAD,
       pollIntervalMs: 20,
       uploadGraceSeconds: 0,
-      log: silentLogger,
+      log,
     });
     url = service.url;
   });
@@ -466,5 +468,12 @@ describe("aggregator service (in-process chain, real HTTP)", function () {
     expect(metrics).to.match(/fedledger_aggregator_rounds_aborted_total\{reason="1"\} 1/);
     expect(metrics).to.match(/fedledger_aggregator_rounds_aborted_total\{reason="2"\} 1/);
     expect(metrics).to.match(/fedledger_aggregator_aggregation_seconds_count 1/);
+    expect(logged.filter((l) => l.level === "error")).to.deep.equal([]);
+    expect(logged.map((l) => l.event)).to.include.members([
+      "round_opened",
+      "round_finalized",
+      "round_aborted",
+      "task_done",
+    ]);
   });
 });
