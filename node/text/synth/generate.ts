@@ -1,0 +1,337 @@
+/**
+ * The synthetic note generator: writes plausible clinical notes with known labels, per language and
+ * site profile, deterministically for a seed.
+ *
+ * A note is built from a style skeleton (header, opening, background, plan) and a set of constructed
+ * mentions: current implants (the labels), adverse drug reactions, and the hard negatives a keyword
+ * search falls for. Every mention is recorded in `meta.mentions`, the first hard one in `meta.hard`.
+ */
+import { FedledgerError, UsageError } from "../../errors";
+import { fnv1a } from "../hash";
+import { IMPLANT_CATEGORIES, LABELS, isLang, type ImplantCategory, type Label, type Lang } from "../labels";
+import type { HardKind, Mention, MentionKind, Note, NoteStyle } from "../note";
+import { PACKS } from "./packs";
+import type { DeviceTerm, LangPack, PoolItem } from "./pack";
+import {
+  ADR_HARD_KINDS,
+  SITE_PROFILES,
+  siteProfileSchema,
+  type AdrHardKind,
+  type SiteProfile,
+} from "./profiles";
+import { Rng } from "./prng";
+import { renderTemplate, type FixedSlots } from "./render";
+import { ADR_PAIRS, DEVICE_MODELS } from "./shared";
+
+/** Most notes one call may generate. */
+export const MAX_GENERATED_NOTES = 10_000_000;
+
+/** Options of {@link generateNotes}. */
+export interface GenerateOptions {
+  lang: Lang;
+  /** Number of notes, 1 ≤ n ≤ 10^7. */
+  n: number;
+  /** Any safe integer; the same seed gives the same notes. */
+  seed: number;
+  /** Site profile; default SITE_PROFILES[lang]. Its lang must equal `lang`. */
+  profile?: SiteProfile;
+  /** Index of the first note (for writing large corpora in chunks); default 0. */
+  offset?: number;
+}
+
+/** Languages the generator can write. */
+export function generatorLanguages(): Lang[] {
+  return (Object.keys(PACKS) as Lang[]).filter((l) => PACKS[l] !== undefined);
+}
+
+interface Sentence {
+  text: string;
+  /** Where the sentence goes: the implant section, the allergy line, or the running text. */
+  place: "implant" | "adr" | "body";
+}
+
+class NoteBuilder {
+  readonly sentences: Sentence[] = [];
+  readonly mentions: Mention[] = [];
+  readonly positives = new Set<ImplantCategory>();
+  adr = false;
+  checklist: string[] = [];
+  /** Pool slot values shared by all sentences of the note. */
+  readonly sticky = new Map<string, PoolItem>();
+
+  constructor(
+    readonly pack: LangPack,
+    readonly rng: Rng,
+  ) {}
+
+  add(kind: MentionKind, label: ImplantCategory | "adr", text: string, place: Sentence["place"]): void {
+    this.mentions.push({ kind, label });
+    if (text) this.sentences.push({ text, place });
+    if (kind === "positive" || kind === "hard_positive") {
+      if (label === "adr") this.adr = true;
+      else this.positives.add(label);
+    }
+  }
+
+  render(template: string, fixed: FixedSlots): string {
+    return renderTemplate(template, fixed, this.pack, this.rng, this.sticky);
+  }
+}
+
+function termFor(pack: LangPack, cat: ImplantCategory, rng: Rng): DeviceTerm {
+  const terms = pack.devices.filter((d) => d.cat === cat);
+  return rng.pick(terms);
+}
+
+function deviceSlots(b: NoteBuilder, term: DeviceTerm, withModel: number): FixedSlots {
+  const models: readonly string[] = DEVICE_MODELS[term.kind];
+  const mdl = models.length > 0 && b.rng.chance(withModel) ? ` (${b.rng.pick(models)})` : "";
+  return { dev: term.forms, side: b.rng.pick(b.pack.sides), rel: b.rng.pick(b.pack.relatives), mdl };
+}
+
+function pickCategory(
+  rng: Rng,
+  weights: Record<ImplantCategory, number>,
+  exclude: Set<ImplantCategory>,
+): ImplantCategory {
+  const w = { ...weights };
+  for (const c of exclude) w[c] = 0;
+  if (!Object.values(w).some((x) => x > 0))
+    return rng.pick(IMPLANT_CATEGORIES.filter((c) => !exclude.has(c)));
+  return rng.weighted(w);
+}
+
+function addPositive(b: NoteBuilder, profile: SiteProfile, cat: ImplantCategory): void {
+  const { pack, rng } = b;
+  const term = termFor(pack, cat, rng);
+  const slots = deviceSlots(b, term, 0.5);
+  const hard = [...pack.implant.hardPositive, ...(pack.implant.hardPositiveByCat[cat] ?? [])];
+  if (rng.chance(profile.hardPositiveRate)) {
+    b.add("hard_positive", cat, b.render(rng.pick(hard), slots), "implant");
+    return;
+  }
+  const byCat = pack.implant.positiveByCat[cat];
+  const tpl = byCat && rng.chance(0.4) ? rng.pick(byCat) : rng.pick(pack.implant.positive);
+  b.add("positive", cat, b.render(tpl, slots), "implant");
+}
+
+function addImplantHard(b: NoteBuilder, profile: SiteProfile): void {
+  const { pack, rng } = b;
+  const kind = rng.weighted(profile.hardMix);
+  if (kind === "other_context") {
+    const w: Partial<Record<ImplantCategory, number>> = {};
+    for (const o of pack.implant.otherContext) w[o.cat] = profile.categoryWeights[o.cat] + 0.5;
+    const cat = rng.weighted(w as Record<ImplantCategory, number>);
+    const o = rng.pick(pack.implant.otherContext.filter((x) => x.cat === cat));
+    b.add("other_context", cat, b.render(o.text, {}), "body");
+    return;
+  }
+  // Planning or a relative's metal splinter or IUD reads oddly; those categories only get the other kinds.
+  const odd = new Set<ImplantCategory>(
+    kind === "planned" || kind === "family" ? ["metal_foreign_body", "other_implant"] : [],
+  );
+  const cat = pickCategory(rng, profile.categoryWeights, odd);
+  const slots = deviceSlots(b, termFor(pack, cat, rng), kind === "removed" ? 0.2 : 0);
+  const templates = pack.implant[kind];
+  b.add(kind, cat, b.render(rng.pick(templates), slots), kind === "family" ? "body" : "implant");
+}
+
+function addChecklist(b: NoteBuilder, profile: SiteProfile): void {
+  const { pack, rng } = b;
+  const asked = new Set<ImplantCategory>(b.positives);
+  const extra = rng.int(2, 6);
+  while (asked.size < Math.min(IMPLANT_CATEGORIES.length, b.positives.size + extra)) {
+    asked.add(pickCategory(rng, profile.categoryWeights, asked));
+  }
+  for (const cat of IMPLANT_CATEGORIES) {
+    if (!asked.has(cat)) continue;
+    const item = pack.checklist[cat];
+    if (b.positives.has(cat)) {
+      const term = termFor(pack, cat, rng);
+      const slots = deviceSlots(b, term, 0.6);
+      const detail = rng.chance(0.5)
+        ? ` (${b.render(`{dev.n}{mdl}, {date}`, slots).replace(/^\p{Lu}/u, (c) => c.toLowerCase())})`
+        : "";
+      b.checklist.push(`${item}: ${rng.pick(pack.yes)}${detail}`);
+      // The positive mention itself was recorded when the category was chosen.
+    } else {
+      b.checklist.push(`${item}: ${rng.pick(pack.no)}`);
+      b.mentions.push({ kind: "negated", label: cat });
+    }
+  }
+}
+
+function addAdr(b: NoteBuilder): void {
+  const { pack, rng } = b;
+  const pair = rng.pick(ADR_PAIRS);
+  const slots: FixedSlots = { drug: pack.adr.drugs[pair.drug], harm: pack.adr.harms[pair.harm] };
+  let tpl: string;
+  if (pair.alt && rng.chance(0.35)) {
+    slots.alt = pack.adr.drugs[pair.alt];
+    tpl = rng.pick(pack.adr.positiveSwitch);
+  } else {
+    tpl = rng.pick(pack.adr.positive);
+  }
+  b.add("positive", "adr", b.render(tpl, slots), "adr");
+}
+
+function addAdrHard(b: NoteBuilder, kind: AdrHardKind): void {
+  const { pack, rng } = b;
+  const pair = rng.pick(ADR_PAIRS);
+  const slots: FixedSlots = {
+    drug: pack.adr.drugs[pair.drug],
+    harm: pack.adr.harms[pair.harm],
+    rel: rng.pick(pack.relatives),
+  };
+  const templates = {
+    adr_negated: pack.adr.negated,
+    adr_uncertain: pack.adr.uncertain,
+    adr_info: pack.adr.info,
+    adr_family: pack.adr.family,
+  }[kind];
+  b.add(kind, "adr", b.render(rng.pick(templates), slots), kind === "adr_negated" ? "adr" : "body");
+}
+
+function pickSome(b: NoteBuilder, items: readonly string[], min: number, max: number): string[] {
+  if (items.length === 0) return [];
+  const k = b.rng.int(min, max);
+  return b.rng
+    .shuffle(items)
+    .slice(0, k)
+    .map((t) => b.render(t, {}));
+}
+
+function insertRandomly<T>(rng: Rng, into: T[], items: readonly T[]): T[] {
+  const out = into.slice();
+  for (const it of items) out.splice(rng.int(0, out.length), 0, it);
+  return out;
+}
+
+function compose(b: NoteBuilder, style: NoteStyle): string {
+  const { pack, rng } = b;
+  const st = pack.styles[style];
+  const header = b.render(rng.pick(st.headers), {});
+  const intro = pickSome(b, st.intro, 1, 1);
+  const body = pickSome(b, st.body, style === "medication_list" ? 0 : 1, 3);
+  const outro = pickSome(b, st.outro, 0, 1);
+  const implant = b.sentences.filter((s) => s.place === "implant").map((s) => s.text);
+  const adr = b.sentences.filter((s) => s.place === "adr").map((s) => s.text);
+  const other = b.sentences.filter((s) => s.place === "body").map((s) => s.text);
+  const lines: string[] = [header];
+
+  if (style === "mri_referral") {
+    lines.push([...intro, ...insertRandomly(rng, body, other)].join(" "));
+    if (b.checklist.length > 0 || implant.length > 0) {
+      lines.push(rng.pick(pack.implantHeading));
+      if (b.checklist.length > 0) lines.push(...b.checklist);
+      if (implant.length > 0) lines.push(implant.join(" "));
+    }
+    if (adr.length > 0) lines.push(`${rng.pick(pack.allergyHeading)} ${adr.join(" ")}`);
+  } else if (style === "medication_list") {
+    lines.push(intro.join(" "));
+    const meds = rng.shuffle(pack.medLines).slice(0, rng.int(3, 7));
+    lines.push(...insertRandomly(rng, meds, implant));
+    if (other.length > 0 || body.length > 0) lines.push([...body, ...other].join(" "));
+    if (adr.length > 0) lines.push(`${rng.pick(pack.allergyHeading)} ${adr.join(" ")}`);
+  } else if (style === "nursing") {
+    lines.push([...intro, ...insertRandomly(rng, body, [...implant, ...other, ...adr])].join(" "));
+  } else {
+    lines.push([...intro, ...insertRandomly(rng, body, [...implant, ...other])].join(" "));
+    if (adr.length > 0) {
+      if (rng.chance(0.6)) lines.push(`${rng.pick(pack.allergyHeading)} ${adr.join(" ")}`);
+      else lines[lines.length - 1] += ` ${adr.join(" ")}`;
+    }
+  }
+  if (outro.length > 0) lines.push(outro.join(" "));
+  return lines.filter((l) => l.trim().length > 0).join("\n");
+}
+
+function generateOne(pack: LangPack, profile: SiteProfile, rng: Rng, id: string): Note {
+  const b = new NoteBuilder(pack, rng);
+  const style = rng.weighted(profile.styleMix);
+
+  const cats = new Set<ImplantCategory>();
+  if (rng.chance(profile.implantPrevalence)) {
+    cats.add(pickCategory(rng, profile.categoryWeights, cats));
+    while (cats.size < 3 && rng.chance(profile.multiImplantRate))
+      cats.add(pickCategory(rng, profile.categoryWeights, cats));
+  }
+  const useChecklist = style === "mri_referral" && rng.chance(0.45);
+  for (const cat of cats) {
+    if (useChecklist) b.add("positive", cat, "", "implant");
+    else addPositive(b, profile, cat);
+  }
+  if (useChecklist) addChecklist(b, profile);
+  else if (cats.size === 0 && style === "mri_referral" && rng.chance(0.3)) {
+    b.add("negated", "other_implant", b.render(rng.pick(pack.implant.noneAtAll), {}), "implant");
+  }
+  if (rng.chance(profile.hardNegativeRate)) addImplantHard(b, profile);
+
+  if (rng.chance(profile.adrPrevalence)) addAdr(b);
+  if (rng.chance(profile.adrHardRate)) {
+    const kinds = ADR_HARD_KINDS.filter((k) => !(b.adr && k === "adr_negated"));
+    addAdrHard(b, rng.pick(kinds));
+  }
+
+  const text = compose(b, style);
+  const labels: Label[] = LABELS.filter((l) => (l === "adr" ? b.adr : b.positives.has(l)));
+  const hard = b.mentions.find((m) => m.kind !== "positive")?.kind as HardKind | undefined;
+  return {
+    id,
+    lang: pack.lang,
+    text,
+    labels,
+    meta: { style, ...(hard ? { hard } : {}), mentions: b.mentions, profile: profile.name },
+  };
+}
+
+/**
+ * Generates synthetic clinical notes.
+ *
+ * Deterministic: the same options give the same notes, and note i is the same whatever n is.
+ * Throws a UsageError for an unknown or unsupported language, a bad n or seed, or an invalid profile.
+ *
+ * @example generateNotes({ lang: "sv", n: 100, seed: 7 }) // 100 Swedish notes, sv-default profile
+ */
+export function generateNotes(opts: GenerateOptions): Note[] {
+  const { lang, n, seed } = opts;
+  const offset = opts.offset ?? 0;
+  if (!isLang(lang))
+    throw new UsageError(
+      `unknown language "${String(lang)}"`,
+      `use one of ${generatorLanguages().join(", ")}`,
+    );
+  const pack = PACKS[lang];
+  if (!pack)
+    throw new UsageError(
+      `the generator has no templates for "${lang}"`,
+      `use one of ${generatorLanguages().join(", ")}`,
+    );
+  if (!Number.isInteger(n) || n < 1 || n > MAX_GENERATED_NOTES)
+    throw new UsageError(`n must be an integer from 1 to ${MAX_GENERATED_NOTES}, got ${n}`);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`seed must be an integer, got ${seed}`);
+  if (!Number.isInteger(offset) || offset < 0)
+    throw new UsageError(`offset must be a non-negative integer, got ${offset}`);
+  const profile = opts.profile ?? SITE_PROFILES[lang];
+  const parsed = siteProfileSchema.safeParse(profile);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`invalid site profile: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  if (profile.lang !== lang)
+    throw new UsageError(`profile "${profile.name}" is for "${profile.lang}", not "${lang}"`);
+
+  const notes: Note[] = [];
+  for (let i = offset; i < offset + n; i++) {
+    // One stream per note: note i does not depend on the notes before it.
+    const rng = new Rng(fnv1a(`${lang}:${seed}:${i}`));
+    try {
+      notes.push(generateOne(pack, profile, rng, `${lang}-s${seed}-${i}`));
+    } catch (err) {
+      throw new FedledgerError(`generator bug in ${lang} note ${i}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  return notes;
+}
