@@ -7,6 +7,8 @@ import { registerSiteCommands } from "./commands/site";
 import { registerRoleCommands } from "./commands/role";
 import { registerTaskCommands } from "./commands/task";
 import { registerAggregatorCommands } from "./commands/aggregator";
+import { registerHashCommand } from "./commands/hash";
+import { registerModelCommands } from "./commands/model";
 
 /** Builds the `fedledger` command tree. Each area adds its own subcommands in its own module. */
 export function buildProgram(): Command {
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerChainCommands(program);
   registerKeyCommands(program);
+  registerHashCommand(program);
+  registerModelCommands(program);
   registerDeployCommand(program);
   registerSiteCommands(program);
   registerRoleCommands(program);
