@@ -123,7 +123,7 @@ export function parseAggregatorConfig(
         ? {
             ...c.signer,
             keystore: abs(c.signer.keystore),
-            passwordFile: c.signer.passwordFile === undefined ? undefined : abs(c.signer.passwordFile),
+            ...(c.signer.passwordFile === undefined ? {} : { passwordFile: abs(c.signer.passwordFile) }),
           }
         : c.signer,
     modelSpec: abs(c.modelSpec),
