@@ -1,0 +1,149 @@
+/**
+ * The one-command demo: sets up a consortium of Nordic hospital sites on a chain, runs federated rounds
+ * through real aggregator and site processes, scores the federated model next to local-only and centralized
+ * baselines, and writes the final model and report.json. See docs/demo.md.
+ */
+import path from "node:path";
+import { FedledgerError } from "../errors";
+import { initBackend } from "../model/backend";
+import { scoreDemo, trainBaselines, type BaselineModels } from "./evaluation";
+import type { DemoSettings } from "./options";
+import {
+  auditCommand,
+  gapToCentralized,
+  reportRounds,
+  summaryLines,
+  writeReport,
+  type DemoReport,
+} from "./report";
+import { DemoSession, type DemoIo } from "./session";
+
+/** Options of {@link runDemo}. */
+export interface RunDemoParameters {
+  settings: DemoSettings;
+  io: DemoIo;
+  /** Aborting stops the run and cleans up (the CLI wires Ctrl-C to it). */
+  signal?: AbortSignal;
+}
+
+function aborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, reject) => {
+    if (!signal) return;
+    const fail = () => reject(new FedledgerError("interrupted", { exitCode: 130 }));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+}
+
+async function runSteps(session: DemoSession): Promise<DemoReport> {
+  const { settings } = session;
+  let t = Date.now();
+  await session.startAggregator();
+  session.note(`aggregator listening at ${session.aggregatorUrl} (pid ${session.aggregator?.pid})`);
+  for (const site of session.sites) session.startSite(site);
+  session.note(`started ${session.sites.length} site processes; following the rounds`);
+  const snapshot = await session.follow();
+  session.display.close();
+  session.timings.federationSeconds = Number(((Date.now() - t) / 1000).toFixed(2));
+
+  const final = await session.saveFinalModel();
+  session.note(`saved the final model ${final.hash} to ${session.layout.finalModel}`);
+
+  t = Date.now();
+  await initBackend();
+  let baselines: BaselineModels | undefined;
+  if (!settings.skipBaselines) {
+    session.note(
+      `training the baselines (centralized and ${session.sites.length} local-only, ` +
+        `${settings.rounds * settings.localEpochs} epochs each) and scoring on the held-out notes`,
+    );
+    baselines = await trainBaselines({
+      spec: session.spec,
+      genesis: session.genesis,
+      sites: session.sites,
+      trainingNotes: session.trainingNotes,
+      epochs: settings.rounds * settings.localEpochs,
+      seed: settings.seed,
+    });
+  }
+  const scores = await scoreDemo(final.bytes, baselines, session.spec, session.sites, session.testSets);
+  session.timings.baselinesAndScoringSeconds = Number(((Date.now() - t) / 1000).toFixed(2));
+  session.timings.totalSeconds = Number(((Date.now() - session.startedAt) / 1000).toFixed(2));
+
+  const report: DemoReport = {
+    createdAt: new Date().toISOString(),
+    settings: { ...settings },
+    chain: {
+      rpc: session.rpc,
+      chainId: session.chainId,
+      embedded: session.chain !== undefined,
+      registry: session.deployment.registry,
+      ledger: session.deployment.ledger,
+    },
+    task: {
+      id: session.taskId.toString(),
+      specHash: (await session.ledger.getTask(session.taskId)).specHash,
+      genesisModelHash: (await session.ledger.getTask(session.taskId)).genesisModelHash,
+      roundsPlanned: settings.rounds,
+      minSitesPerRound: settings.minSites,
+      commitWindowSeconds: settings.commitWindowSeconds,
+    },
+    sites: session.sites.map((s) => ({
+      id: s.id,
+      name: s.name,
+      lang: s.lang,
+      country: s.country,
+      address: s.address,
+      trainingNotes: session.trainingNotes.get(s.id)?.length ?? 0,
+    })),
+    rounds: reportRounds(await session.chainRounds(), snapshot.rounds),
+    finalModel: { hash: final.hash, file: session.layout.finalModel, bytes: final.bytes.length },
+    scores,
+    gapToCentralizedPoints: gapToCentralized(scores),
+    timings: session.timings,
+    auditCommand: auditCommand({
+      finalModel: session.layout.finalModel,
+      rpc: session.rpc,
+      deployment: session.layout.deployment,
+      store: session.layout.store,
+    }),
+  };
+  await writeReport(session.layout.report, report);
+  for (const line of summaryLines(report)) session.io.stdout.write(`${line}\n`);
+  return report;
+}
+
+/**
+ * Runs the whole demo and returns the report. Child processes and the embedded chain are stopped when it
+ * returns or throws, unless `settings.keepRunning` is set, in which case they stay up until `signal` aborts.
+ *
+ * @example
+ * const report = await runDemo({ settings: parseDemoSettings({}), io: { stdout: process.stdout } });
+ */
+export async function runDemo(params: RunDemoParameters): Promise<DemoReport> {
+  const { settings, io, signal } = params;
+  const interrupted = aborted(signal);
+  interrupted.catch(() => undefined);
+  const session = await Promise.race([DemoSession.prepare(settings, io), interrupted]);
+  try {
+    const report = await Promise.race([runSteps(session), interrupted]);
+    if (settings.keepRunning) {
+      io.stdout.write(
+        [
+          "",
+          "Still running (Ctrl-C stops everything):",
+          `  chain       ${session.rpc}${session.chain ? ` (pid ${session.chain.pid})` : ""}`,
+          `  aggregator  ${session.aggregatorUrl} (pid ${session.aggregator?.pid}); try ${session.aggregatorUrl}/health`,
+          ...[...session.siteProcesses.entries()].map(
+            ([id, p]) => `  ${id.padEnd(10)}  pid ${p.pid}, log ${path.relative(process.cwd(), p.logFile)}`,
+          ),
+          "",
+        ].join("\n"),
+      );
+      await interrupted.catch(() => undefined);
+    }
+    return report;
+  } finally {
+    await session.close();
+  }
+}

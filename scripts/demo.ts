@@ -1,0 +1,133 @@
+/**
+ * `npm run demo [-- options]`: the one-command demo (docs/demo.md). Parses the options, runs the demo, and
+ * turns Ctrl-C into a clean stop of every process it started.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { FedledgerError } from "../node/errors";
+import { DEMO_DEFAULTS, MAX_DEMO_SITES, parseDemoSettings } from "../node/demo/options";
+import { runDemo } from "../node/demo/runDemo";
+
+function integer(flag: string) {
+  return (value: string): number => {
+    if (!/^[0-9]+$/.test(value.trim()))
+      throw new FedledgerError(`${flag} must be a whole number, got "${value}"`, { exitCode: 2 });
+    return Number(value);
+  };
+}
+
+function buildCommand(): Command {
+  return new Command("npm run demo --")
+    .description(
+      "Run a federated training demo: a local chain, five Nordic hospital sites and an aggregator as separate " +
+        "processes, rounds recorded on the ledger, and the federated model scored next to local-only and " +
+        "centralized baselines.",
+    )
+    .option(
+      "--sites <n>",
+      `number of hospital sites, 1-${MAX_DEMO_SITES} (languages cycle nb, sv, da, fi, et)`,
+      integer("--sites"),
+      DEMO_DEFAULTS.sites,
+    )
+    .option("--rounds <n>", "federated rounds", integer("--rounds"), DEMO_DEFAULTS.rounds)
+    .option(
+      "--rpc <url>",
+      "use this chain instead of starting one (needs Hardhat's dev accounts, chain id 31337)",
+    )
+    .option("--keep-running", "leave chain, aggregator and sites running until Ctrl-C", false)
+    .option("--out <dir>", "output folder (cleared if written by an earlier demo)", DEMO_DEFAULTS.out)
+    .option(
+      "--seed <n>",
+      "seed of the data, the genesis model and the training",
+      integer("--seed"),
+      DEMO_DEFAULTS.seed,
+    )
+    .addOption(
+      new Option("--notes <n>", "training notes per site")
+        .argParser(integer("--notes"))
+        .default(DEMO_DEFAULTS.notesPerSite),
+    )
+    .addOption(
+      new Option("--test-notes <n>", "held-out notes per language")
+        .argParser(integer("--test-notes"))
+        .default(DEMO_DEFAULTS.testNotesPerLang),
+    )
+    .addOption(
+      new Option("--epochs <n>", "local epochs per round")
+        .argParser(integer("--epochs"))
+        .default(DEMO_DEFAULTS.localEpochs),
+    )
+    .addOption(
+      new Option("--commit-window <s>", "seconds a round accepts commits")
+        .argParser(integer("--commit-window"))
+        .default(DEMO_DEFAULTS.commitWindowSeconds),
+    )
+    .addOption(
+      new Option("--skip-baselines", "do not train the local-only and centralized baselines").default(false),
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npm run demo\n  npm run demo -- --sites 3 --rounds 2 --out /tmp/demo\n  npm run demo -- --keep-running",
+    )
+    .exitOverride();
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = buildCommand();
+  try {
+    command.parse(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  const o = command.opts<{
+    sites: number;
+    rounds: number;
+    rpc?: string;
+    keepRunning: boolean;
+    out: string;
+    seed: number;
+    notes: number;
+    testNotes: number;
+    epochs: number;
+    commitWindow: number;
+    skipBaselines: boolean;
+  }>();
+  const settings = parseDemoSettings({
+    sites: o.sites,
+    rounds: o.rounds,
+    rpc: o.rpc,
+    keepRunning: o.keepRunning,
+    out: o.out,
+    seed: o.seed,
+    notesPerSite: o.notes,
+    testNotesPerLang: o.testNotes,
+    localEpochs: o.epochs,
+    commitWindowSeconds: o.commitWindow,
+    skipBaselines: o.skipBaselines,
+  });
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      process.stderr.write("\nstopping the demo's processes (Ctrl-C again to force)…\n");
+      controller.abort();
+    } else process.exit(130);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  await runDemo({ settings, io: { stdout: process.stdout }, signal: controller.signal });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof FedledgerError) {
+      process.stderr.write(`error: ${err.toLine()}\n`);
+      process.exit(err.exitCode);
+    }
+    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
