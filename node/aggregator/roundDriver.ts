@@ -18,7 +18,7 @@ import { describeChainError } from "../chain/describeChainError";
 import type { RoundInfo } from "../chain/tasks";
 import { FedledgerError } from "../errors";
 import { canonicalJson } from "../fl/metrics";
-import { buildUpdateTree } from "../fl/merkle";
+import { buildUpdateTree, commitLeaf } from "../fl/merkle";
 import { getAggregationRule } from "../fl/rules";
 import type { ContentStore, UploadRecord } from "../store";
 import type { LedgerView, ChainSnapshot } from "./ledgerView";
@@ -166,30 +166,43 @@ export class RoundDriver {
       const missing = uploads.length < round.commitCount;
       if (missing && now < round.deadline + this.deps.uploadGraceSeconds) return;
     }
+    // Too few to finalise and too early to abort: wait without sealing (uploads stay open).
+    if (!deadlinePassed && uploads.length < round.minSitesPerRound) return;
     await this.closeRound(round, deadlinePassed);
   }
 
-  /** Sites whose uploads can go into the aggregate: still Active and with intact bytes in the store. */
+  /**
+   * Uploads that can go into the aggregate: the site is still Active, its on-chain commit still equals the
+   * stored record (a record altered on disk is left out), and the bytes in the store are intact.
+   */
   private async usableUploads(round: number): Promise<UploadRecord[]> {
-    const uploads = await this.deps.store.listRound(this.deps.taskId, round);
-    const statuses = await this.deps.view.siteStatuses(uploads.map((u) => u.site));
+    const { taskId, view, log, store, ledger } = this.deps;
+    const uploads = await store.listRound(taskId, round);
+    const [statuses, leaves] = await Promise.all([
+      view.siteStatuses(uploads.map((u) => u.site)),
+      Promise.all(uploads.map((u) => ledger.commitLeaf(taskId, round, u.site))),
+    ]);
     const usable: UploadRecord[] = [];
     for (let i = 0; i < uploads.length; i++) {
       const u = uploads[i];
-      if (statuses[i] !== "Active") {
-        this.deps.log("warn", "update_excluded", {
-          task: this.deps.taskId,
+      let reason: string | undefined;
+      if (statuses[i] !== "Active") reason = `the site is ${statuses[i]}`;
+      else if (leaves[i] !== commitLeaf(u.site, u.updateHash, BigInt(u.numSamples)))
+        reason = "the stored record differs from the site's commit";
+      else {
+        try {
+          if (!(await store.get(u.updateHash))) reason = "the update is missing from the store";
+        } catch (err) {
+          reason = err instanceof Error ? err.message : String(err);
+        }
+      }
+      if (reason) {
+        log(statuses[i] === "Active" ? "error" : "warn", "update_excluded", {
+          task: taskId,
           round,
           site: u.site,
-          reason: statuses[i],
+          reason,
         });
-        continue;
-      }
-      try {
-        if (!(await this.deps.store.get(u.updateHash))) throw new Error("missing from the store");
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        this.deps.log("error", "update_excluded", { task: this.deps.taskId, round, site: u.site, reason });
         continue;
       }
       usable.push(u);
