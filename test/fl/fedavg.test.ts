@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { decodeModel, encodeModel } from "../../node/model/format";
+import { decodeModel, encodeModel, hashModelBytes } from "../../node/model/format";
 import { AggregationError, fedAvgAggregate, getAggregationRule, type UpdateSource } from "../../node/fl";
 import { arbSites, arbValues, LAYOUT_SIZE, modelFrom } from "./helpers";
 
@@ -19,21 +19,26 @@ function flat(bytes: Uint8Array): number[] {
 }
 
 describe("FedAvg", () => {
-  it("computes the documented worked example", async () => {
-    // docs/aggregation.md: parent p, site A (3 samples), site B (1 sample).
-    const parent = encodeModel([
-      { name: "w", dtype: "float32", shape: [3], data: new Float32Array([1, 2, 0.1]) },
+  it("computes the worked example of docs/aggregation.md byte for byte", async () => {
+    const siteA = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    const siteB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    const w = (d: number[]) =>
+      encodeModel([{ name: "w", dtype: "float32", shape: [3], data: new Float32Array(d) }]);
+    const parent = w([1, 2, 0.1]);
+    expect(hashModelBytes(parent)).to.equal(
+      "0x2cc8cb589128c75e27348d64259f3c50c96d802994e45e9b865722e09a2f4353",
+    );
+    const out = await fedAvgAggregate(parent, [
+      src(siteA, 3n, w([0.5, -1, 0.2])),
+      src(siteB, 1, w([1, 3, -0.1])),
     ]);
-    const dA = encodeModel([
-      { name: "w", dtype: "float32", shape: [3], data: new Float32Array([0.5, -1, 0.2]) },
-    ]);
-    const dB = encodeModel([
-      { name: "w", dtype: "float32", shape: [3], data: new Float32Array([1, 3, -0.1]) },
-    ]);
-    const out = decodeModel(await fedAvgAggregate(parent, [src(B, 1, dB), src(A, 3n, dA)]));
-    // Third value: float64 steps 3 * 0.20000000298023224 = 0.6000000089406967, + -0.10000000149011612
-    // = 0.5000000074505806, / 4 = 0.12500000186264515, + 0.10000000149011612 = 0.22500000335276127, fround.
-    expect(Array.from(out[0].data)).to.deep.equal([1.625, 2, 0.22500000894069672]);
+    expect(Array.from(decodeModel(out)[0].data)).to.deep.equal([1.625, 2, 0.22500000894069672]);
+    expect(Buffer.from(out).toString("hex")).to.equal(
+      "464c4d3101000000010077010103000000" + "00000000000000" + "0000d03f000000406766663e",
+    );
+    expect(hashModelBytes(out)).to.equal(
+      "0x73ea747c82d3b368449296eafaf904885c264ab43ea15b8668889eaf1677e240",
+    );
   });
 
   it("is rule 1 in the registry and refuses unknown rules", () => {

@@ -53,6 +53,27 @@ describe("update Merkle tree", () => {
     );
   });
 
+  it("reproduces the worked example of docs/aggregation.md", () => {
+    const a = {
+      site: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+      updateHash: "0x37aa3b2dd4b486cada5f6dc662dd24ba9805397a987806eb5158f64248b94b06",
+      numSamples: 3n,
+    };
+    const b = {
+      site: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+      updateHash: "0x50ef90ba29fa9a2eb378435cc9a6a1efd9f773f4c722f21bcbec5f54ea90e681",
+      numSamples: 1n,
+    };
+    const leafA = "0x5e59b8dfb9a517b4c14fa2f9cc5724ed0361a6ed4b4b3615993dba184433582e";
+    const leafB = "0x45e59c605b20855b493a1672f4b5f76e07ed533bcb558a586699420dbd300b36";
+    expect(commitLeaf(a.site, a.updateHash, a.numSamples)).to.equal(leafA);
+    expect(commitLeaf(b.site, b.updateHash, b.numSamples)).to.equal(leafB);
+    const tree = buildUpdateTree([a, b]);
+    expect(tree.root).to.equal("0x7a5c223324695abfd1ecb2295267a376a88555b972d5d2e39780cad2da9b1116");
+    expect(tree.root).to.equal(keccak256("0x" + leafB.slice(2) + leafA.slice(2)));
+    expect(tree.proof(a.site)).to.deep.equal([leafB]);
+  });
+
   it("uses the leaf itself as the root of a one-leaf tree", () => {
     const leaf = { site: "0x0000000000000000000000000000000000000001", updateHash: h(1), numSamples: 3n };
     const tree = buildUpdateTree([leaf]);
