@@ -24,6 +24,7 @@ import {
   parseSiteName,
 } from "./inputs";
 import { printFields, printJson, printLines } from "./output";
+import { registerSiteRunCommand } from "./siteRun";
 
 interface WriteOptions extends ChainFlags, SignerFlags {
   json?: boolean;
@@ -242,4 +243,5 @@ export function registerSiteCommands(program: Command): void {
       ]);
     });
   });
+  registerSiteRunCommand(site);
 }

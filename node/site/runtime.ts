@@ -1,0 +1,45 @@
+/**
+ * The connected, checked state a running site works with (built by startSite from a config).
+ */
+import type { BaseWallet, JsonRpcProvider } from "ethers";
+import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
+import type { ModelSpec } from "../model/spec";
+import type { Note } from "../text/note";
+import type { SiteConfig } from "./config";
+import type { SiteEventHandler } from "./events";
+import type { SiteState } from "./state";
+
+/** A task the site takes part in, checked against the chain. */
+export interface SiteTask {
+  id: bigint;
+  /** The model spec; its specHash equals the task's on-chain spec hash. */
+  spec: ModelSpec;
+  /** Base URL of the aggregator serving the task. */
+  aggregator: string;
+  roundsPlanned: number;
+}
+
+/** Everything a running site needs. */
+export interface SiteRuntime {
+  /** The site's operator address (the signer's). */
+  site: string;
+  signer: BaseWallet;
+  /** The ledger connected to the site's signer. */
+  ledger: TrainingLedger;
+  registry: ConsortiumRegistry;
+  provider: JsonRpcProvider;
+  chainId: number;
+  ledgerAddress: string;
+  tasks: SiteTask[];
+  /** Local training notes; never leave the process. */
+  train: Note[];
+  /** Local validation notes; never leave the process. */
+  validation: Note[];
+  training: SiteConfig["training"];
+  state: SiteState;
+  /** The TensorFlow.js backend in use. */
+  backend: string;
+  emit: SiteEventHandler;
+  /** Aborts when the service is asked to stop. */
+  signal: AbortSignal;
+}

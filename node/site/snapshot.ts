@@ -1,0 +1,48 @@
+/**
+ * One look at the chain for one task: the task, its current round, this site's status and the chain time.
+ * The calls go out together, so ethers sends them as one JSON-RPC batch; a second call follows only when the
+ * current round moved away from the one the caller expected.
+ */
+import type { Provider } from "ethers";
+import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
+import { getRoundInfo, getTaskInfo, type RoundInfo, type TaskInfo } from "../chain/tasks";
+import { siteStatusName } from "../chain/vocabulary";
+
+/** What the site decides on. */
+export interface TaskSnapshot {
+  task: TaskInfo;
+  /** The task's current round; undefined before round 1 is opened. */
+  round?: RoundInfo;
+  /** This site's status name in the registry (Active, Suspended, …). */
+  siteStatus: string;
+  /** Unix time of the latest block, in seconds. */
+  chainTime: number;
+}
+
+/**
+ * Reads a task snapshot. `expectedRound` is the round the caller saw last (0 for none); when it is still the
+ * current round, everything comes back in one batch.
+ *
+ * @example
+ * const snap = await readTaskSnapshot({ ledger, registry, provider }, 1n, site, 0);
+ */
+export async function readTaskSnapshot(
+  chain: { ledger: TrainingLedger; registry: ConsortiumRegistry; provider: Provider },
+  taskId: bigint,
+  site: string,
+  expectedRound: number,
+): Promise<TaskSnapshot> {
+  const [task, expected, status, block] = await Promise.all([
+    getTaskInfo(chain.ledger, taskId),
+    expectedRound > 0 ? getRoundInfo(chain.ledger, taskId, expectedRound) : undefined,
+    chain.registry.siteStatus(site),
+    chain.provider.getBlock("latest"),
+  ]);
+  let round: RoundInfo | undefined;
+  if (task.currentRound > 0)
+    round =
+      task.currentRound === expectedRound && expected
+        ? expected
+        : await getRoundInfo(chain.ledger, taskId, task.currentRound);
+  return { task, round, siteStatus: siteStatusName(status), chainTime: block?.timestamp ?? 0 };
+}

@@ -1,0 +1,319 @@
+/**
+ * One round, end to end and idempotent: train (or reuse the saved update), commit its hash, sample count and
+ * metrics hash on the chain once, and hand the exact committed bytes to the aggregator with the site's EIP-712
+ * signature. Every step first looks at what the chain, the state file and the aggregator already hold, so a
+ * site restarted at any point carries on without a second commit and re-uploads only when the aggregator lacks
+ * the update.
+ */
+import { isError } from "ethers";
+import { AggregatorRequestError, uploadUpdate } from "../aggregator/client";
+import { decodeChainError, toFedledgerError } from "../chain/describeChainError";
+import type { RoundInfo } from "../chain/tasks";
+import { confirmTransaction } from "../chain/transactions";
+import { signUpdate } from "../fl/signature";
+import { aggregatorHoldsUpdate } from "./aggregatorHolds";
+import { siteEvent } from "./events";
+import { prepareUpdate, type PreparedUpdate } from "./prepareUpdate";
+import type { SiteRuntime, SiteTask } from "./runtime";
+import type { RoundRecord } from "./state";
+
+/**
+ * How a round ended for this site: its update is with the aggregator; it missed the commit window; the
+ * aggregator refused the upload for good; or the site committed an update whose bytes it can no longer produce.
+ */
+export type RoundOutcome = "uploaded" | "missed" | "refused" | "unrecoverable";
+
+/** The service was asked to stop between two steps of a round. */
+export class StopRequestedError extends Error {
+  constructor() {
+    super("the site service is stopping");
+  }
+}
+
+/** Aggregator refusals that do not go away by waiting (the rest are retried at the next look). */
+const FINAL_REFUSALS = new Set([
+  "bad_request",
+  "bad_signature",
+  "unknown_task",
+  "round_not_open",
+  "commit_mismatch",
+  "body_hash_mismatch",
+  "metrics_mismatch",
+  "duplicate",
+  "too_large",
+  "unsupported_media_type",
+  "unparseable",
+  "wrong_shape",
+  "non_finite",
+]);
+
+function checkStop(rt: SiteRuntime): void {
+  if (rt.signal.aborted) throw new StopRequestedError();
+}
+
+/** The name of the ledger's custom error behind a failed transaction, if any. */
+function revertName(err: unknown): string | undefined {
+  const revert = (err as { revert?: { name?: unknown } }).revert;
+  if (typeof revert?.name === "string") return revert.name;
+  const data = (err as { data?: unknown }).data;
+  if (isError(err, "CALL_EXCEPTION") && typeof data === "string")
+    return decodeChainError(data, "ledger")?.name;
+  return undefined;
+}
+
+function recordOf(
+  task: SiteTask,
+  round: RoundInfo,
+  update: Pick<PreparedUpdate, "updateHash" | "numSamples" | "metrics" | "metricsHash">,
+  phase: RoundRecord["phase"],
+  commitTx?: string,
+): Omit<RoundRecord, "updatedAt"> {
+  return {
+    version: 1,
+    task: task.id.toString(),
+    round: round.round,
+    baseModelHash: round.baseModelHash.toLowerCase(),
+    openedAtBlock: round.openedAtBlock,
+    phase,
+    updateHash: update.updateHash,
+    numSamples: update.numSamples,
+    metrics: update.metrics,
+    metricsHash: update.metricsHash,
+    ...(commitTx ? { commitTx } : {}),
+  };
+}
+
+function commitMatches(rt: SiteRuntime, task: SiteTask, round: number, record: RoundRecord | PreparedUpdate) {
+  return rt.ledger.commitMatches(task.id, round, rt.site, record.updateHash, record.numSamples);
+}
+
+/** Loads the round's saved record and bytes, dropping a record that belongs to another opening of the round. */
+async function savedRound(
+  rt: SiteRuntime,
+  task: SiteTask,
+  round: RoundInfo,
+): Promise<{ record: RoundRecord; bytes: Buffer } | undefined> {
+  const record = await rt.state.read(task.id, round.round);
+  if (!record) return undefined;
+  const discard = async (reason: string) => {
+    rt.emit(siteEvent("stale_state_discarded", { task: task.id.toString(), round: round.round, reason }));
+    await rt.state.discard(task.id, round.round);
+    return undefined;
+  };
+  if (
+    record.baseModelHash !== round.baseModelHash.toLowerCase() ||
+    record.openedAtBlock !== round.openedAtBlock
+  )
+    return discard("the saved record is for another opening of this round (was the chain reset?)");
+  const bytes = await rt.state.readUpdate(record);
+  if (!bytes) return discard("the saved update bytes are missing or damaged");
+  return { record, bytes };
+}
+
+/**
+ * Sends the commit transaction. Returns the new record, or a final outcome when the ledger says the round
+ * cannot take this commit any more.
+ */
+async function commit(
+  rt: SiteRuntime,
+  task: SiteTask,
+  round: RoundInfo,
+  record: RoundRecord,
+): Promise<RoundRecord | RoundOutcome> {
+  const taskLabel = task.id.toString();
+  const started = Date.now();
+  try {
+    const receipt = await confirmTransaction(
+      rt.ledger.commitUpdate(task.id, round.round, record.updateHash, record.numSamples, record.metricsHash),
+    );
+    const saved = await rt.state.write(recordOf(task, round, record, "committed", receipt.hash));
+    rt.emit(
+      siteEvent("committed", {
+        task: taskLabel,
+        round: round.round,
+        updateHash: record.updateHash,
+        numSamples: record.numSamples,
+        metricsHash: record.metricsHash,
+        tx: receipt.hash,
+        block: receipt.blockNumber,
+        ms: Date.now() - started,
+      }),
+    );
+    return saved;
+  } catch (err) {
+    const name = revertName(err);
+    if (name === "LedgerAlreadyCommitted") {
+      if (!(await commitMatches(rt, task, round.round, record))) return unrecoverable(rt, task, round);
+      rt.emit(
+        siteEvent("commit_found", {
+          task: taskLabel,
+          round: round.round,
+          updateHash: record.updateHash,
+          source: "state",
+        }),
+      );
+      return rt.state.write(recordOf(task, round, record, "committed"));
+    }
+    if (name === "LedgerCommitWindowClosed" || name === "LedgerRoundNotOpen") {
+      rt.emit(
+        siteEvent("commit_skipped", {
+          task: taskLabel,
+          round: round.round,
+          reason: name === "LedgerRoundNotOpen" ? "the round closed" : "the commit window closed",
+        }),
+      );
+      return "missed";
+    }
+    throw toFedledgerError(err, { ledger: rt.ledger, registry: rt.registry });
+  }
+}
+
+function unrecoverable(rt: SiteRuntime, task: SiteTask, round: RoundInfo): RoundOutcome {
+  rt.emit(
+    siteEvent("commit_skipped", {
+      task: task.id.toString(),
+      round: round.round,
+      reason:
+        "this site committed an update in this round that it cannot reproduce (its saved state is lost); it sits this round out",
+    }),
+  );
+  return "unrecoverable";
+}
+
+/**
+ * Makes sure the aggregator holds the committed update: asks it first when the record says it was uploaded,
+ * and uploads (again) the saved bytes when it does not. Returns "uploaded", or "refused" after a final refusal.
+ */
+export async function deliverUpdate(
+  rt: SiteRuntime,
+  task: SiteTask,
+  record: RoundRecord,
+  bytes: Buffer,
+): Promise<RoundOutcome> {
+  const taskLabel = task.id.toString();
+  const round = record.round;
+  const resent = record.phase === "uploaded";
+  if (resent) {
+    if (await aggregatorHoldsUpdate(task.aggregator, task.id, round, rt.site, record.updateHash))
+      return "uploaded";
+    rt.emit(siteEvent("upload_missing", { task: taskLabel, round, updateHash: record.updateHash }));
+  }
+  checkStop(rt);
+  const started = Date.now();
+  const signature = await signUpdate(
+    rt.signer,
+    { chainId: rt.chainId, ledger: rt.ledgerAddress },
+    {
+      taskId: task.id,
+      round,
+      updateHash: record.updateHash,
+      numSamples: record.numSamples,
+      metricsHash: record.metricsHash,
+    },
+  );
+  let created: boolean;
+  try {
+    ({ created } = await uploadUpdate(
+      task.aggregator,
+      {
+        task: task.id,
+        round,
+        bytes,
+        numSamples: record.numSamples,
+        metrics: record.metrics,
+        signature,
+        site: rt.site,
+      },
+      { retries: 2 },
+    ));
+  } catch (err) {
+    if (err instanceof AggregatorRequestError && FINAL_REFUSALS.has(err.code)) {
+      rt.emit(siteEvent("upload_refused", { task: taskLabel, round, code: err.code, reason: err.message }));
+      return "refused";
+    }
+    throw err;
+  }
+  if (!resent) await rt.state.write({ ...record, phase: "uploaded" });
+  rt.emit(
+    siteEvent("uploaded", {
+      task: taskLabel,
+      round,
+      updateHash: record.updateHash,
+      created,
+      resent,
+      ms: Date.now() - started,
+    }),
+  );
+  return "uploaded";
+}
+
+/**
+ * Takes part in an open round (see the module comment). `chainTime` is the time of the latest block seen, to
+ * tell whether the commit window is still open. Emits events for each step; throws on failures worth retrying
+ * (RoundDeferredError, network and chain errors) and StopRequestedError when the service stops mid-round.
+ *
+ * @example
+ * const outcome = await takePart(rt, task, round, snapshot.chainTime);
+ */
+export async function takePart(
+  rt: SiteRuntime,
+  task: SiteTask,
+  round: RoundInfo,
+  chainTime: number,
+): Promise<RoundOutcome> {
+  const taskLabel = task.id.toString();
+  let saved = await savedRound(rt, task, round);
+  const committed = await rt.ledger.hasCommitted(task.id, round.round, rt.site);
+
+  if (committed) {
+    if (!saved) {
+      // The state is lost: training is deterministic, so rebuild the update and check it is the committed one.
+      const update = await prepareUpdate(rt, task, round);
+      if (!(await commitMatches(rt, task, round.round, update))) return unrecoverable(rt, task, round);
+      const record = await rt.state.write(recordOf(task, round, update, "committed"), update.bytes);
+      saved = { record, bytes: update.bytes };
+      rt.emit(
+        siteEvent("commit_found", {
+          task: taskLabel,
+          round: round.round,
+          updateHash: update.updateHash,
+          source: "retrained",
+        }),
+      );
+    } else if (saved.record.phase === "trained") {
+      if (!(await commitMatches(rt, task, round.round, saved.record))) return unrecoverable(rt, task, round);
+      saved.record = await rt.state.write(recordOf(task, round, saved.record, "committed"));
+      rt.emit(
+        siteEvent("commit_found", {
+          task: taskLabel,
+          round: round.round,
+          updateHash: saved.record.updateHash,
+          source: "state",
+        }),
+      );
+    }
+  } else {
+    if (!saved) {
+      const update = await prepareUpdate(rt, task, round);
+      const record = await rt.state.write(recordOf(task, round, update, "trained"), update.bytes);
+      saved = { record, bytes: update.bytes };
+    }
+    checkStop(rt);
+    const now = Math.max(chainTime, Math.floor(Date.now() / 1000));
+    if (now >= round.deadline) {
+      rt.emit(
+        siteEvent("commit_skipped", {
+          task: taskLabel,
+          round: round.round,
+          reason: "the commit window closed",
+        }),
+      );
+      return "missed";
+    }
+    const result = await commit(rt, task, round, saved.record);
+    if (typeof result === "string") return result;
+    saved.record = result;
+  }
+  checkStop(rt);
+  return deliverUpdate(rt, task, saved.record, saved.bytes);
+}
