@@ -9,6 +9,7 @@ import { registerTaskCommands } from "./commands/task";
 import { registerAggregatorCommands } from "./commands/aggregator";
 import { registerHashCommand } from "./commands/hash";
 import { registerModelCommands } from "./commands/model";
+import { registerAuditCommands } from "./commands/audit";
 
 /** Builds the `fedledger` command tree. Each area adds its own subcommands in its own module. */
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerRoleCommands(program);
   registerTaskCommands(program);
   registerAggregatorCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

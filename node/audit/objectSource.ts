@@ -1,0 +1,235 @@
+/**
+ * Where the auditor reads model and update bytes: a store directory (the layout of node/store, read-only) or
+ * an aggregator's HTTP API (`GET /models/:hash`, `GET /tasks/:task/rounds/:round`). Every object is re-hashed
+ * on arrival; bytes that do not hash to the name they were asked for are returned as "corrupt" with their
+ * real hash, so the report can say exactly what was found.
+ *
+ * The directory reader never writes: unlike ContentStore.open it does not create folders or delete temporary
+ * files, because an audit must not change the store it audits (an aggregator may be writing to it).
+ */
+import { createHash } from "node:crypto";
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { metricsSchema, type Metrics } from "../fl/metrics";
+import { normaliseHash, uploadRecordSchema } from "../store";
+import { AuditSourceError } from "./errors";
+
+/** The answer to a fetch by hash. */
+export type FetchedObject =
+  | { status: "ok"; bytes: Buffer }
+  | { status: "missing" }
+  | { status: "corrupt"; bytes: Buffer; actualHash: string };
+
+/** What the store recorded about one accepted upload. */
+export interface StoredUpload {
+  site: string;
+  updateHash: string;
+  numSamples: string;
+  metricsHash: string;
+  metrics: Metrics;
+}
+
+/** A read-only source of content-addressed objects. */
+export interface ObjectSource {
+  readonly kind: "directory" | "aggregator";
+  /** The directory path or base URL, for messages. */
+  readonly location: string;
+  /** Fetches the object named `hash` (0x + 64 hex digits). */
+  fetch(hash: string): Promise<FetchedObject>;
+  /** The uploads the store accepted for a round, or undefined when it keeps none or cannot list them. */
+  uploads(task: bigint, round: number): Promise<StoredUpload[] | undefined>;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return `0x${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+function checked(hash: string, bytes: Buffer): FetchedObject {
+  const actual = sha256(bytes);
+  return actual === hash ? { status: "ok", bytes } : { status: "corrupt", bytes, actualHash: actual };
+}
+
+class DirectorySource implements ObjectSource {
+  readonly kind = "directory";
+  constructor(readonly location: string) {}
+
+  async fetch(hash: string): Promise<FetchedObject> {
+    const name = normaliseHash(hash);
+    let bytes: Buffer;
+    try {
+      bytes = await fs.readFile(path.join(this.location, "objects", name.slice(2)));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return { status: "missing" };
+      throw new AuditSourceError(
+        `cannot read object ${name} in the store ${this.location}: ${code ?? (err as Error).message}`,
+        "Check the store directory's permissions",
+        err,
+      );
+    }
+    return checked(name, bytes);
+  }
+
+  async uploads(task: bigint, round: number): Promise<StoredUpload[] | undefined> {
+    const dir = path.join(this.location, "rounds", task.toString(), String(round));
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw new AuditSourceError(`cannot list the uploads in ${dir}: ${(err as Error).message}`);
+    }
+    const uploads: StoredUpload[] = [];
+    for (const name of names.filter((n) => /^0x[0-9a-f]{40}\.json$/.test(n)).sort()) {
+      const file = path.join(dir, name);
+      const parsed = uploadRecordSchema.safeParse(parseJson(await fs.readFile(file, "utf8")));
+      // A record that does not parse, or that names another round or site, is reported as an upload whose
+      // fields cannot match any commit.
+      if (!parsed.success || parsed.data.task !== task.toString() || parsed.data.round !== round) {
+        uploads.push(unreadableUpload(name.slice(0, 42)));
+        continue;
+      }
+      const r = parsed.data;
+      if (r.site.toLowerCase() !== name.slice(0, 42)) {
+        uploads.push(unreadableUpload(name.slice(0, 42)));
+        continue;
+      }
+      uploads.push({
+        site: r.site,
+        updateHash: r.updateHash,
+        numSamples: r.numSamples,
+        metricsHash: r.metricsHash,
+        metrics: r.metrics,
+      });
+    }
+    return uploads;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function unreadableUpload(site: string): StoredUpload {
+  return { site, updateHash: "unreadable", numSamples: "unreadable", metricsHash: "unreadable", metrics: {} };
+}
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+const roundStatusSchema = z.object({
+  uploads: z.array(
+    z.object({
+      site: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+      updateHash: hex32,
+      numSamples: z.string().regex(/^[0-9]+$/),
+      metricsHash: hex32,
+      metrics: metricsSchema,
+    }),
+  ),
+});
+
+class AggregatorSource implements ObjectSource {
+  readonly kind = "aggregator";
+  constructor(
+    readonly location: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  private async get(route: string): Promise<Response> {
+    const url = `${this.location}${route}`;
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: unknown } }).cause;
+      const reason =
+        typeof cause?.code === "string"
+          ? cause.code
+          : err instanceof Error && err.name === "TimeoutError"
+            ? `no answer within ${this.timeoutMs / 1000} s`
+            : (err as Error).message;
+      throw new AuditSourceError(
+        `cannot reach the aggregator store at ${this.location}: ${reason}`,
+        "Check that the aggregator runs and --store points at it, or pass a store directory",
+        err,
+      );
+    }
+  }
+
+  async fetch(hash: string): Promise<FetchedObject> {
+    const name = normaliseHash(hash);
+    const res = await this.get(`/models/${name}`);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return { status: "missing" };
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new AuditSourceError(
+        `the aggregator store at ${this.location} answered HTTP ${res.status} for object ${name}`,
+        "Retry later, or pass a store directory",
+      );
+    }
+    return checked(name, Buffer.from(await res.arrayBuffer()));
+  }
+
+  async uploads(task: bigint, round: number): Promise<StoredUpload[] | undefined> {
+    const res = await this.get(`/tasks/${task}/rounds/${round}`);
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const parsed = roundStatusSchema.safeParse(await res.json().catch(() => undefined));
+    return parsed.success ? parsed.data.uploads : undefined;
+  }
+}
+
+/** Options of {@link openObjectSource}. */
+export interface OpenObjectSourceParameters {
+  /** Timeout of one HTTP request to an aggregator, in milliseconds (60 s by default). */
+  timeoutMs?: number;
+}
+
+/**
+ * Opens a store directory (any path) or an aggregator (an http:// or https:// URL) for reading. Throws an
+ * AuditSourceError when the directory is not a fedledger store; an aggregator is only contacted on the first
+ * fetch.
+ *
+ * @example
+ * const source = await openObjectSource("./aggregator-store");
+ * const answer = await source.fetch(modelHash); // { status: "ok", bytes } | { status: "missing" } | …
+ */
+export async function openObjectSource(
+  spec: string,
+  params: OpenObjectSourceParameters = {},
+): Promise<ObjectSource> {
+  if (/^https?:\/\//i.test(spec)) {
+    let url: URL;
+    try {
+      url = new URL(spec);
+    } catch {
+      throw new AuditSourceError(
+        `invalid store URL "${spec}"`,
+        "Pass --store http://host:port or a directory",
+      );
+    }
+    return new AggregatorSource(url.toString().replace(/\/+$/, ""), params.timeoutMs ?? 60_000);
+  }
+  const dir = path.resolve(spec);
+  const objects = path.join(dir, "objects");
+  let isStore = false;
+  try {
+    isStore = (await fs.stat(objects)).isDirectory();
+  } catch {
+    isStore = false;
+  }
+  if (!isStore)
+    throw new AuditSourceError(
+      `${dir} is not a fedledger store (it has no objects/ folder)`,
+      "Pass --store <the aggregator's store directory> or --store http://<aggregator>",
+    );
+  return new DirectorySource(dir);
+}

@@ -1,0 +1,46 @@
+import type { TrainingLedger } from "../../typechain-types";
+import { describeChainError } from "../chain/describeChainError";
+import { FedledgerError } from "../errors";
+import type { AuditReport } from "./auditReport";
+import { reportHash } from "./reportHash";
+
+/** What {@link recordVerdict} put on the chain. */
+export interface RecordedVerdict {
+  modelHash: string;
+  passed: boolean;
+  reportHash: string;
+  transactionHash: string;
+  blockNumber: number;
+}
+
+/**
+ * Records a report's verdict on the chain with `ledger.recordAudit(modelHash, passed, reportHash)`. `ledger`
+ * must be connected to a signer holding the auditor role. Throws a FedledgerError (the revert decoded into a
+ * sentence) when the ledger refuses, for example for a model it does not record.
+ *
+ * @example
+ * const done = await recordVerdict(ledger.connect(auditorWallet), report);
+ * done.transactionHash;
+ */
+export async function recordVerdict(ledger: TrainingLedger, report: AuditReport): Promise<RecordedVerdict> {
+  const hash = reportHash(report);
+  const passed = report.verdict === "passed";
+  try {
+    const tx = await ledger.recordAudit(report.model.hash, passed, hash);
+    const receipt = await tx.wait();
+    if (!receipt) throw new FedledgerError(`the audit transaction ${tx.hash} was not mined`);
+    return {
+      modelHash: report.model.hash,
+      passed,
+      reportHash: hash,
+      transactionHash: receipt.hash,
+      blockNumber: receipt.blockNumber,
+    };
+  } catch (err) {
+    if (err instanceof FedledgerError) throw err;
+    throw new FedledgerError(`the verdict was not recorded: ${describeChainError(err, { ledger })}`, {
+      hint: "Record with an account that holds the auditor role, for a model the ledger records",
+      cause: err,
+    });
+  }
+}
