@@ -65,17 +65,29 @@ async function fundedWallet(): Promise<HDNodeWallet> {
   return wallet;
 }
 
+/** The descriptive fields of a site proposal. */
+interface SiteFields {
+  name: string;
+  country: string;
+  language: string;
+  publicKey: string;
+}
+
+/** Realistic fields for site number `index`: a Nordic hospital name, its country and language. */
+function hospitalFields(index: number, publicKey: string): SiteFields {
+  const [hospital, country, language] = HOSPITALS[index % HOSPITALS.length];
+  return { name: `${hospital} ${Math.floor(index / HOSPITALS.length) + 1}`, country, language, publicKey };
+}
+
 /** Proposes and approves one site at quorum 2; returns the gas of both steps. */
 async function onboardSite(
   registry: ConsortiumRegistry,
   proposer: Signer,
   approver: Signer,
   site: HDNodeWallet,
-  index: number,
-  publicKey: string,
+  fields: SiteFields,
 ): Promise<{ propose: bigint; approve: bigint }> {
-  const [hospital, country, language] = HOSPITALS[index % HOSPITALS.length];
-  const name = `${hospital} ${Math.floor(index / HOSPITALS.length) + 1}`;
+  const { name, country, language, publicKey } = fields;
   const propose = await gasOf(
     registry
       .connect(proposer)
@@ -133,14 +145,8 @@ async function main(): Promise<void> {
   const onboardUpTo = async (count: number): Promise<void> => {
     while (sites.length < count) {
       const site = await fundedWallet();
-      const { propose, approve } = await onboardSite(
-        registry,
-        admin1,
-        admin2,
-        site,
-        sites.length,
-        site.signingKey.compressedPublicKey,
-      );
+      const fields = hospitalFields(sites.length, site.signingKey.compressedPublicKey);
+      const { propose, approve } = await onboardSite(registry, admin1, admin2, site, fields);
       proposeGas.push(propose);
       approveGas.push(approve);
       onboardingGas.push(propose + approve);
@@ -162,16 +168,23 @@ async function main(): Promise<void> {
     finalizeGas[String(count)] = Number(finalize);
   }
 
-  // One more site with a 65-byte uncompressed public key, to show how the key length moves the cost.
-  const extra = await fundedWallet();
+  // Two more sites, to show how field lengths move the cost: a 65-byte uncompressed public key, and the longest
+  // fields the registry accepts (64-byte name, 35-byte language tag) with that key.
+  const uncompressedSite = await fundedWallet();
   const uncompressed = await onboardSite(
     registry,
     admin1,
     admin2,
-    extra,
-    sites.length,
-    extra.signingKey.publicKey,
+    uncompressedSite,
+    hospitalFields(0, uncompressedSite.signingKey.publicKey),
   );
+  const longestSite = await fundedWallet();
+  const longest = await onboardSite(registry, admin1, admin2, longestSite, {
+    name: "N".repeat(64),
+    country: "NO",
+    language: "n".repeat(35),
+    publicKey: longestSite.signingKey.publicKey,
+  });
 
   const commits = summarize(commitGas);
   const onboarding = summarize(onboardingGas);
@@ -190,6 +203,7 @@ async function main(): Promise<void> {
         approveSiteAtQuorum2: summarize(approveGas),
         perSite: onboarding,
         perSiteWith65ByteKey: Number(uncompressed.propose + uncompressed.approve),
+        perSiteWithLongestFieldsAnd65ByteKey: Number(longest.propose + longest.approve),
       },
       openRound: summarize(openGas),
       commitUpdate: commits,
