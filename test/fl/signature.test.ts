@@ -1,6 +1,12 @@
 import { expect } from "chai";
 import { TypedDataEncoder, Wallet } from "ethers";
-import { recoverUpdateSigner, signUpdate, updateDigest, type UpdateMessage } from "../../node/fl";
+import {
+  metricsHash,
+  recoverUpdateSigner,
+  signUpdate,
+  updateDigest,
+  type UpdateMessage,
+} from "../../node/fl";
 
 const wallet = new Wallet("0x" + "11".repeat(32));
 const ledger = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -51,6 +57,17 @@ describe("signed uploads (EIP-712)", () => {
     );
     expect(digest).to.equal(expected);
     expect(TypedDataEncoder.from({ Update: [] }).primaryType).to.equal("Update");
+  });
+
+  it("gives the example digest of docs/protocol.md", () => {
+    const digest = updateDigest(domain, {
+      taskId: 1,
+      round: 1,
+      updateHash: "0x37aa3b2dd4b486cada5f6dc662dd24ba9805397a987806eb5158f64248b94b06",
+      numSamples: 3,
+      metricsHash: metricsHash({ macroF1: 0.71, loss: 0.42, numValidation: 200 }),
+    });
+    expect(digest).to.equal("0xd50cf04c8a93f52392077ac0abb2aa34c80ca9cc200b35a80093e5e30500538f");
   });
 
   it("throws on a malformed signature or hash", async () => {
