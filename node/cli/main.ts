@@ -9,6 +9,7 @@ import { registerTaskCommands } from "./commands/task";
 import { registerAggregatorCommands } from "./commands/aggregator";
 import { registerHashCommand } from "./commands/hash";
 import { registerModelCommands } from "./commands/model";
+import { registerDataCommands } from "./commands/data";
 import { registerAuditCommands } from "./commands/audit";
 
 /** Builds the `fedledger` command tree. Each area adds its own subcommands in its own module. */
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerHashCommand(program);
   registerModelCommands(program);
+  registerDataCommands(program);
   registerDeployCommand(program);
   registerSiteCommands(program);
   registerRoleCommands(program);
