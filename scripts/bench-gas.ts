@@ -134,6 +134,8 @@ async function main(): Promise<void> {
     2,
   );
   const ledger = await new TrainingLedger__factory(admin1).deploy(await registry.getAddress());
+  const deployRegistry = (await registry.deploymentTransaction()?.wait())?.gasUsed ?? 0n;
+  const deployLedger = (await ledger.deploymentTransaction()?.wait())?.gasUsed ?? 0n;
   const aggregatorRole = await registry.AGGREGATOR_ROLE();
   await (await registry.connect(admin1).voteRole(aggregatorRole, aggregator.address, true)).wait();
   await (await registry.connect(admin2).voteRole(aggregatorRole, aggregator.address, true)).wait();
@@ -197,6 +199,8 @@ async function main(): Promise<void> {
     network: "hardhat (in-process)",
     setup: { admins: 3, quorum: 2, sites: sites.length, publicKeyBytes: 33 },
     gas: {
+      deployRegistry: Number(deployRegistry),
+      deployLedger: Number(deployLedger),
       createTask: Number(createTask),
       onboarding: {
         proposeSite: summarize(proposeGas),
