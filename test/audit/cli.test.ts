@@ -1,0 +1,130 @@
+import { expect } from "chai";
+import { cp, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { connectChain, type ChainConnection } from "../../node/chain/connection";
+import { saveDeployment } from "../../node/chain/deployment";
+import { devAccountWallet } from "../../node/chain/devAccounts";
+import type { AuditReport } from "../../node/audit";
+import { useEmbeddedChain } from "../helpers/chain";
+import { makeTempDir, removeTempDir, runCli, type CliResult } from "../helpers/cli";
+import { buildHistory, type History } from "./fixture";
+
+/*
+ * The real `fedledger audit` executable against a real Hardhat node: exit code 0 for a clean model, 1 with the
+ * broken link named on stderr, 2 for an unreachable chain or store.
+ */
+describe("fedledger audit (CLI)", function () {
+  const chain = useEmbeddedChain();
+  let connection: ChainConnection;
+  let dir: string;
+  let deploymentFile: string;
+  let modelFile: string;
+  let h: History;
+
+  function cli(args: string[]): Promise<CliResult> {
+    return runCli(["audit", ...args], { cwd: dir, env: { FEDLEDGER_DEPLOYMENT: deploymentFile } });
+  }
+
+  before(async function () {
+    this.timeout(120_000);
+    dir = await makeTempDir("fedledger-audit-cli-");
+    connection = await connectChain({ rpc: chain().url });
+    const wallet = (name: string) => devAccountWallet(name, connection.provider);
+    h = await buildHistory({
+      actors: {
+        admin: wallet("admin1"),
+        aggregator: wallet("aggregator"),
+        auditor: wallet("auditor"),
+        sites: ["site1", "site2", "site3"].map(wallet),
+      },
+      storeDir: path.join(dir, "store"),
+      rounds: 2,
+    });
+    deploymentFile = path.join(dir, "deployment.json");
+    await saveDeployment(deploymentFile, {
+      chainId: Number(h.chainId),
+      rpc: chain().url,
+      registry: h.registryAddress,
+      ledger: h.ledgerAddress,
+      deployBlock: h.deployBlock,
+      deployer: wallet("admin1").address,
+      quorum: 1,
+      admins: [wallet("admin1").address],
+      deployedAt: new Date().toISOString(),
+    });
+    modelFile = path.join(dir, "global-r2.flm");
+    await writeFile(modelFile, h.finalModel.bytes);
+  });
+
+  after(async function () {
+    connection?.provider.destroy();
+    await removeTempDir(dir);
+  });
+
+  it("exits 0 for the clean model and records the verdict with --record", async function () {
+    const res = await cli([
+      "verify",
+      "--model",
+      modelFile,
+      "--store",
+      h.storeDir,
+      "--record",
+      "--dev-account",
+      "auditor",
+    ]);
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stdout).to.contain("verdict: PASSED").and.contain("round 2 of task 1: PASSED");
+    expect(res.stdout).to.match(/verdict recorded on the chain: transaction 0x[0-9a-f]{64}/);
+    const reportHash = /report hash: (0x[0-9a-f]{64})/.exec(res.stdout)?.[1];
+    const events = await h.ledger.queryFilter(h.ledger.filters.ModelAudited(h.finalModel.hash));
+    expect(events.map((e) => [e.args.passed, e.args.reportHash])).to.deep.equal([[true, reportHash]]);
+  });
+
+  it("exits 1 and names the first broken link on stderr", async function () {
+    const store = path.join(dir, "tampered-store");
+    await cp(h.storeDir, store, { recursive: true });
+    const victim = h.rounds[0].updates[1];
+    const file = path.join(store, "objects", victim.updateHash.slice(2));
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] ^= 0x04;
+    await writeFile(file, bytes);
+    const res = await cli(["verify", "--model", modelFile, "--store", store, "--json"]);
+    expect(res.code).to.equal(1);
+    const report = JSON.parse(res.stdout) as AuditReport;
+    expect(report.firstBrokenLink).to.deep.include({
+      code: "update_hash_mismatch",
+      round: 1,
+      site: victim.site,
+    });
+    const lines = res.stderr.trim().split("\n");
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/^error: audit failed: round 1 of task 1, site 0x[0-9a-fA-F]{40} .*hash to 0x/);
+  });
+
+  it("exits 2 when the chain or the store cannot be reached", async function () {
+    const noChain = await runCli(
+      ["audit", "verify", "--model", modelFile, "--store", h.storeDir, "--ledger", h.ledgerAddress],
+      { cwd: dir, env: { FEDLEDGER_RPC: "http://127.0.0.1:9" } },
+    );
+    expect(noChain.code).to.equal(2);
+    expect(noChain.stderr).to.match(/^error: cannot reach the chain at http:\/\/127\.0\.0\.1:9/);
+    const noStore = await cli(["verify", "--model", modelFile, "--store", "http://127.0.0.1:9"]);
+    expect(noStore.code).to.equal(2);
+    expect(noStore.stderr).to.contain("cannot reach the aggregator store at http://127.0.0.1:9");
+  });
+
+  it("prints the lineage as a Mermaid diagram", async function () {
+    const res = await cli([
+      "lineage",
+      "--model",
+      h.finalModel.hash,
+      "--store",
+      h.storeDir,
+      "--format",
+      "mermaid",
+    ]);
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stdout).to.match(/^flowchart TD/);
+    expect(res.stdout.match(/ -\. "/g)).to.have.length(6);
+  });
+});
