@@ -74,35 +74,39 @@ export function validateFeatureConfig(c: FeatureConfig): void {
     );
 }
 
-/** A growable Uint32 buffer. */
-class IdBuffer {
-  private buf: Uint32Array;
-  length = 0;
-  constructor(capacity: number) {
-    this.buf = new Uint32Array(Math.max(16, capacity));
-  }
-  push(id: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Uint32Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = id;
-  }
-  result(): Uint32Array {
-    return this.buf.slice(0, this.length);
-  }
-}
-
 const PREFIXES = Array.from({ length: 16 }, (_, f) => contextPrefix(f));
 const UNIGRAM_BASE = PREFIXES.map((p) => fnv1aContinue(fnv1aContinue(FNV_OFFSET, "w:"), p));
 const CHAR_BASE = PREFIXES.map((p) => fnv1aContinue(fnv1aContinue(FNV_OFFSET, "c:"), p));
 const NGRAM_BASE = [0, 0, 2, 3, 4, 5].map((n) => fnv1aContinue(FNV_OFFSET, `w${n}:`));
 const LT = 0x3c; // "<"
 const GT = 0x3e; // ">"
+const JOINERS = /[-:'’]/;
+// Local bindings: module loaders that expose imports through getters would otherwise pay a getter
+// call per hashed byte in the loops below.
+const hashCodePoint = fnv1aCodePoint;
+const hashString = fnv1aContinue;
 
 function numberShape(s: string): string {
   return s.replace(/\p{N}/gu, "0");
+}
+
+/** Code points of "<" + word + ">" into `out`; returns the count. */
+function boundedCodePoints(word: string, out: Uint32Array): number {
+  let n = 0;
+  out[n++] = LT;
+  for (let i = 0; i < word.length && n < out.length - 1; i++) {
+    let cp = word.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < word.length) {
+      const lo = word.charCodeAt(i + 1);
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        i++;
+      } else cp = 0xfffd;
+    } else if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    out[n++] = cp;
+  }
+  out[n++] = GT;
+  return n;
 }
 
 /**
@@ -123,14 +127,22 @@ export function featurize(
 ): Uint32Array {
   if (config !== DEFAULT_FEATURE_CONFIG) validateFeatureConfig(config);
   const mod = config.buckets - 1;
-  const toId = (h: number): number => 1 + ((h >>> 0) % mod);
   const tokens = tokenize(normalizeText(text));
   const flags = markContext(tokens, lang);
-  const out = new IdBuffer(tokens.length * 16);
   const cmin = config.charNgramMin;
   const cmax = config.charNgramMax;
   const maxN = config.wordNgrams;
-  const cps: number[] = [];
+  let out = new Uint32Array(Math.max(16, tokens.length * (cmax > 0 ? 24 : 4)));
+  let len = 0;
+  const push = (h: number): void => {
+    if (len === out.length) {
+      const next = new Uint32Array(out.length * 2);
+      next.set(out);
+      out = next;
+    }
+    out[len++] = 1 + ((h >>> 0) % mod);
+  };
+  const cps = new Uint32Array(MAX_CHAR_NGRAM_WORD + 3);
   // Feature strings (prefix + token) of the current run of words, for word n-grams.
   const run: string[] = [];
 
@@ -142,28 +154,24 @@ export function featurize(
     }
     const f = flags[t];
     const word = tok.kind === "number" ? numberShape(tok.text) : tok.text;
-    out.push(toId(fnv1aContinue(UNIGRAM_BASE[f], word)));
+    push(hashString(UNIGRAM_BASE[f], word));
 
     if (tok.kind === "word") {
       // Parts of compounds joined by "-", ":" or an apostrophe.
-      if (/[-:'’]/.test(word)) {
-        for (const part of word.split(/[-:'’]/))
-          if (part) out.push(toId(fnv1aContinue(UNIGRAM_BASE[f], part)));
+      if (JOINERS.test(word)) {
+        for (const part of word.split(JOINERS)) if (part) push(hashString(UNIGRAM_BASE[f], part));
       }
-      // Character n-grams of "<word>".
-      if (cmax > 0) {
-        cps.length = 0;
-        cps.push(LT);
-        for (const ch of word) cps.push(ch.codePointAt(0) as number);
-        cps.push(GT);
-        if (cps.length - 2 <= MAX_CHAR_NGRAM_WORD) {
+      // Character n-grams of "<word>" (code points), for words of at most MAX_CHAR_NGRAM_WORD code points.
+      if (cmax > 0 && word.length <= 2 * MAX_CHAR_NGRAM_WORD) {
+        const n = boundedCodePoints(word, cps);
+        if (n - 2 <= MAX_CHAR_NGRAM_WORD && cps[n - 1] === GT) {
           const base = CHAR_BASE[f];
-          for (let s = 0; s + cmin <= cps.length; s++) {
+          for (let s = 0; s + cmin <= n; s++) {
             let h = base;
-            const last = Math.min(cps.length, s + cmax);
+            const last = Math.min(n, s + cmax);
             for (let e = s; e < last; e++) {
-              h = fnv1aCodePoint(h, cps[e]);
-              if (e - s + 1 >= cmin) out.push(toId(h));
+              h = hashCodePoint(h, cps[e]);
+              if (e - s + 1 >= cmin) push(h);
             }
           }
         }
@@ -171,18 +179,18 @@ export function featurize(
     }
 
     if (maxN >= 2) {
+      if (run.length === maxN) run.shift();
       run.push(PREFIXES[f] + word);
-      if (run.length > maxN) run.shift();
-      for (let n = 2; n <= Math.min(maxN, run.length); n++) {
+      for (let n = 2; n <= run.length; n++) {
         let h = NGRAM_BASE[n];
         for (let k = run.length - n; k < run.length; k++) {
-          if (k > run.length - n) h = fnv1aCodePoint(h, 0x20);
-          h = fnv1aContinue(h, run[k]);
+          if (k > run.length - n) h = hashCodePoint(h, 0x20);
+          h = hashString(h, run[k]);
         }
-        out.push(toId(h));
+        push(h);
       }
     }
   }
-  if (out.length === 0) out.push(EMPTY_FEATURE_ID);
-  return out.result();
+  if (len === 0) return Uint32Array.of(EMPTY_FEATURE_ID);
+  return out.slice(0, len);
 }

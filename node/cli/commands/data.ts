@@ -164,6 +164,7 @@ export function registerDataCommands(program: Command): void {
         ["notes", r.notes],
         ["mean chars/note", r.meanChars.toFixed(0)],
         ["featurize notes/s", r.notesPerSecond.toFixed(0)],
+        ["featurize notes/cpu-s", r.notesPerCpuSecond.toFixed(0)],
         ["per-sentence notes/s", r.notesPerSecondBySentence.toFixed(0)],
         ["ids/note", r.idsPerNote.toFixed(0)],
         ["5 MB note ms", r.ms5MB.toFixed(0)],
