@@ -86,6 +86,10 @@ const JOINERS = /[-:'’]/;
 const hashCodePoint = fnv1aCodePoint;
 const hashString = fnv1aContinue;
 
+// Reused between calls (featurize is synchronous and not re-entrant); the result is always a copy.
+let scratch = new Uint32Array(1 << 14);
+const codePoints = new Uint32Array(MAX_CHAR_NGRAM_WORD + 3);
+
 function numberShape(s: string): string {
   return s.replace(/\p{N}/gu, "0");
 }
@@ -132,7 +136,7 @@ export function featurize(
   const cmin = config.charNgramMin;
   const cmax = config.charNgramMax;
   const maxN = config.wordNgrams;
-  let out = new Uint32Array(Math.max(16, tokens.length * (cmax > 0 ? 24 : 4)));
+  let out = scratch;
   let len = 0;
   const push = (h: number): void => {
     if (len === out.length) {
@@ -142,7 +146,7 @@ export function featurize(
     }
     out[len++] = 1 + ((h >>> 0) % mod);
   };
-  const cps = new Uint32Array(MAX_CHAR_NGRAM_WORD + 3);
+  const cps = codePoints;
   // Feature strings (prefix + token) of the current run of words, for word n-grams.
   const run: string[] = [];
 
@@ -191,6 +195,8 @@ export function featurize(
       }
     }
   }
+  // Keep a grown buffer for the next call, but do not hold on to a huge one.
+  if (out.length <= 1 << 20) scratch = out;
   if (len === 0) return Uint32Array.of(EMPTY_FEATURE_ID);
   return out.slice(0, len);
 }
