@@ -9,5 +9,5 @@ export function siteName(sites: SiteRegistryView, site: string): string | null {
 /** A site for messages: its address, then its name when known. */
 export function siteLabel(sites: SiteRegistryView, site: string): string {
   const name = siteName(sites, site);
-  return name ? `${site} (${name})` : site;
+  return name ? `${site} ${name}` : site;
 }

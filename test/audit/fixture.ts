@@ -63,6 +63,10 @@ export interface BuildHistoryOptions {
   tamper?: AggregatorTamper;
   /** Reuse this registry instead of deploying one (a second ledger on the same consortium). */
   registry?: ConsortiumRegistry;
+  /** Reuse this ledger (on `registry`) instead of deploying one: the history becomes its next task. */
+  ledger?: TrainingLedger;
+  /** The task's genesis model (random by default), e.g. the final model of an earlier task. */
+  genesisBytes?: Uint8Array;
 }
 
 /** One site's update in a round. */
@@ -179,13 +183,15 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
   }
   const registryAddress = await registry.getAddress();
   const deployBlock = (await registry.deploymentTransaction()?.wait())?.blockNumber ?? 0;
-  const ledger = await new TrainingLedger__factory(actors.admin).deploy(registryAddress);
+  const ledger =
+    options.ledger?.connect(actors.admin) ??
+    (await new TrainingLedger__factory(actors.admin).deploy(registryAddress));
   await ledger.waitForDeployment();
   const ledgerAddress = await ledger.getAddress();
   const { chainId } = await provider.getNetwork();
 
   const store = await ContentStore.open(options.storeDir);
-  const genesisBytes = randomModel(layout, prng, 0.2);
+  const genesisBytes = options.genesisBytes ?? randomModel(layout, prng, 0.2);
   const genesisHash = await store.put(genesisBytes);
   const taskId = (await ledger.taskCount()) + 1n;
   await mined(
