@@ -9,7 +9,7 @@
  * 1. Scan tokens left to right; at each token take the longest phrase of the language's lexicon (trigger,
  *    pseudo-trigger or terminator) that matches there, and continue after it.
  * 2. A pre trigger marks following tokens, a post trigger preceding tokens, a both trigger both ways.
- *    A scope stops at a boundary (. , ; ! ? ( ) [ ] or a line break), at a terminator phrase, at any other
+ *    A scope stops at a boundary (. , ; ! ? or a line break), at a terminator phrase, at any other
  *    trigger or pseudo-trigger, or after {@link FORWARD_WINDOW} / {@link BACKWARD_WINDOW} words.
  * Runs in time linear in the number of tokens.
  */
@@ -25,7 +25,7 @@ export const FORWARD_WINDOW = 5;
 /** Words a post trigger's scope covers at most (post triggers reach less far, as in NegEx practice). */
 export const BACKWARD_WINDOW = 3;
 
-const BOUNDARY_PUNCT = new Set([".", ",", ";", "!", "?", "(", ")", "[", "]"]);
+const BOUNDARY_PUNCT = new Set([".", ",", ";", "!", "?"]);
 
 type PhraseRole = "trigger" | "pseudo" | "terminator";
 interface Phrase {
@@ -46,6 +46,15 @@ function compile(lang: Lang): CompiledLexicon {
     const tokens = tokenize(normalizeText(text)).map((t) => t.text);
     if (tokens.length === 0) return;
     const list = map.get(tokens[0]) ?? [];
+    // A phrase listed as both pre and post trigger of one kind opens scopes both ways.
+    const same = list.find(
+      (p) => p.role === role && p.bit === bit && p.tokens.join(" ") === tokens.join(" "),
+    );
+    if (same) {
+      same.forward ||= forward;
+      same.backward ||= backward;
+      return;
+    }
     list.push({ tokens, role, bit, forward, backward });
     map.set(tokens[0], list);
   };
@@ -107,14 +116,10 @@ export function markContext(tokens: readonly Token[], lang: Lang): Uint8Array {
   let i = 0;
   while (i < n) {
     const tok = tokens[i];
-    if (tok.kind === "newline" || (tok.kind === "punct" && BOUNDARY_PUNCT.has(tok.text))) {
-      stop[i] = 1;
-      i++;
-      continue;
-    }
     const candidates = lex.get(tok.text);
     const p = candidates ? matchAt(tokens, i, candidates) : undefined;
     if (!p) {
+      if (tok.kind === "newline" || (tok.kind === "punct" && BOUNDARY_PUNCT.has(tok.text))) stop[i] = 1;
       i++;
       continue;
     }

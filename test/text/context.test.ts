@@ -1,0 +1,58 @@
+import { expect } from "chai";
+import { explainContext } from "../../node/text/explain";
+
+/**
+ * Context scope examples per language. explainContext shows each token with its scope prefixes, so the
+ * expectations read like the marked-up sentence.
+ */
+describe("text/context", () => {
+  const cases: [string, Parameters<typeof explainContext>[1], string][] = [
+    // Norwegian: trigger before, trigger after, pseudo-negation, scope end at "men", colon answer.
+    ["Ingen pacemaker.", "nb", "ingen neg:pacemaker ."],
+    ["Pacemaker avkreftet.", "nb", "neg:pacemaker avkreftet ."],
+    ["Pacemaker kan ikke utelukkes.", "nb", "pacemaker kan ikke utelukkes ."],
+    ["Ingen pacemaker men ICD.", "nb", "ingen neg:pacemaker men icd ."],
+    ["Pacemaker/ICD: nei", "nb", "neg:pacemaker neg:/ neg:icd : nei"],
+    ["Mor har pacemaker.", "nb", "mor fam:har fam:pacemaker ."],
+    ["Pacemaker fjernet 2019.", "nb", "rem:pacemaker fjernet rem:2019 ."],
+    ["Ingen problemer med pacemakeren.", "nb", "ingen problemer med pacemakeren ."],
+    // Swedish
+    ["Patienten har inte pacemaker.", "sv", "patienten har inte neg:pacemaker ."],
+    ["Pacemaker saknas.", "sv", "neg:pacemaker saknas ."],
+    ["Ingen pacemaker, men ICD.", "sv", "ingen neg:pacemaker , men icd ."],
+    ["Kan inte uteslutas att pacemaker behövs.", "sv", "kan inte uteslutas att pacemaker behövs ."],
+    ["ICD planeras.", "sv", "plan:icd planeras ."],
+    // Danish
+    ["Uden pacemaker.", "da", "uden neg:pacemaker ."],
+    ["Pacemaker hos mor.", "da", "fam:pacemaker hos mor ."],
+    ["Kan ikke udelukkes.", "da", "kan ikke udelukkes ."],
+    // Finnish: inflected forms, trigger after, scope end at "mutta".
+    ["Potilaalla ei ole tahdistinta.", "fi", "potilaalla ei ole neg:tahdistinta ."],
+    ["Tahdistinta ei ole.", "fi", "neg:tahdistinta ei ole ."],
+    ["Ei tahdistinta mutta ICD-laite.", "fi", "ei neg:tahdistinta mutta icd-laite ."],
+    ["Äidillä on sydämentahdistin.", "fi", "äidillä fam:on fam:sydämentahdistin ."],
+    ["Ei voida sulkea pois tahdistinta.", "fi", "ei voida sulkea pois tahdistinta ."],
+    ["Tahdistimen asennusta harkitaan.", "fi", "plan:tahdistimen plan:asennusta harkitaan ."],
+    // Estonian: "pole" and "puudub" both ways, scope end at "aga".
+    ["Südamestimulaatorit pole.", "et", "neg:südamestimulaatorit pole ."],
+    ["Patsiendil pole südamestimulaatorit.", "et", "patsiendil pole neg:südamestimulaatorit ."],
+    ["Pole südamestimulaatorit aga ICD on.", "et", "pole neg:südamestimulaatorit aga icd on ."],
+    ["Südamestimulaator eemaldatud.", "et", "rem:südamestimulaator eemaldatud ."],
+    // English
+    ["No pacemaker but an ICD.", "en", "no neg:pacemaker but an icd ."],
+    ["Pacemaker ruled out.", "en", "neg:pacemaker ruled out ."],
+    ["Mother has a pacemaker.", "en", "mother fam:has fam:a fam:pacemaker ."],
+  ];
+
+  for (const [text, lang, expected] of cases) {
+    it(`${lang}: ${text}`, () => {
+      expect(explainContext(text, lang)).to.equal(expected);
+    });
+  }
+
+  it("limits a forward scope to five words and stops at a full stop", () => {
+    expect(explainContext("Ingen a b c d e f. g", "nb")).to.equal(
+      "ingen neg:a neg:b neg:c neg:d neg:e f . g",
+    );
+  });
+});
