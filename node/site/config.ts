@@ -35,9 +35,12 @@ const httpUrl = z.string().refine(
 const path1 = z.string().min(1, "must be a non-empty path");
 
 const taskId = z
-  .union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,76}$/)], {
-    error: "must be a positive integer",
-  })
+  .custom<number | string>(
+    (v) =>
+      (typeof v === "number" && Number.isSafeInteger(v) && v > 0) ||
+      (typeof v === "string" && /^[1-9][0-9]{0,76}$/.test(v)),
+    { message: "must be a positive integer" },
+  )
   .transform((v) => BigInt(v));
 
 const signerSchema = z
@@ -93,6 +96,7 @@ export const siteConfigSchema = z
     aggregator: httpUrl.optional(),
     tasks: z.array(taskSchema).min(1, "list at least one task"),
     data: z.union([path1, z.array(path1).min(1, "list at least one data file")]),
+    skipInvalidNotes: z.boolean().default(false),
     validationShare: z.number().min(0).max(0.9).default(DEFAULT_VALIDATION_SHARE),
     training: trainingSchema.default({ seed: DEFAULT_SEED }),
     stateDir: path1,
@@ -167,6 +171,8 @@ export interface SiteConfig {
   tasks: SiteTaskConfig[];
   /** Absolute paths of the local note files (JSONL or CSV). */
   data: string[];
+  /** Leave out invalid note records (counted in the site_started event) instead of refusing to start. */
+  skipInvalidNotes: boolean;
   validationShare: number;
   training: { epochs?: number; lr?: number; batchSize?: number; seed: number };
   stateDir: string;
@@ -190,6 +196,7 @@ const FIELD_HINTS: Record<string, string> = {
   aggregator: 'Set "aggregator" to the aggregator\'s URL, e.g. "http://127.0.0.1:8760"',
   tasks: 'Set "tasks" to a list like [{"id": 1, "modelSpec": "spec.json"}]',
   data: 'Set "data" to your notes file(s), e.g. ["notes.jsonl"]',
+  skipInvalidNotes: 'Set "skipInvalidNotes" to true or false',
   validationShare: 'Set "validationShare" to a number from 0 to 0.9 (0.2 keeps a fifth of the notes apart)',
   training: 'Set "training" to {"seed": 1} plus optional "epochs", "lr" and "batchSize"',
   stateDir: 'Set "stateDir" to a directory the service may write, e.g. "site-state"',
@@ -242,6 +249,7 @@ export function parseSiteConfig(value: unknown, baseDir: string, source = "the s
       aggregator: (t.aggregator ?? c.aggregator) as string,
     })),
     data: (typeof c.data === "string" ? [c.data] : c.data).map(abs),
+    skipInvalidNotes: c.skipInvalidNotes,
     validationShare: c.validationShare,
     training: c.training,
     stateDir: abs(c.stateDir),

@@ -2,47 +2,25 @@
  * Reads the site's local notes. The notes stay in this process: they are featurised for training and
  * evaluation and never written, logged or sent anywhere.
  */
-import { readFile } from "node:fs/promises";
-import { UsageError } from "../errors";
-import { isLabel, isLang } from "../text/labels";
-import type { Note } from "../text/note";
+import { loadNotes, type Note } from "../text/corpus";
 
-// TEMPORARY until node/text's loadNotes lands: JSONL only, same checks in brief.
-async function loadNotes(paths: string[]): Promise<Note[]> {
-  const notes: Note[] = [];
-  for (const file of paths) {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        `cannot read the notes file ${file}: ${code === "ENOENT" ? "no such file" : code}`,
-      );
-    }
-    text.split("\n").forEach((line, i) => {
-      if (line.trim() === "") return;
-      const v = JSON.parse(line) as Note;
-      if (
-        !isLang(v.lang) ||
-        typeof v.text !== "string" ||
-        !Array.isArray(v.labels) ||
-        !v.labels.every(isLabel)
-      )
-        throw new UsageError(`${file}:${i + 1}: not a note`);
-      notes.push({ id: String(v.id), lang: v.lang, text: v.text, labels: v.labels });
-    });
-  }
-  return notes;
+/** The notes read, and how many bad records were skipped. */
+export interface SiteNotes {
+  notes: Note[];
+  /** Records skipped as invalid (only with skipInvalid). */
+  skipped: number;
 }
 
 /**
- * Loads the notes of every data file (JSONL or CSV, see docs/text-pipeline.md), failing with the loader's
- * one-line error (file and line) on the first bad file.
+ * Loads the notes of every data file (JSONL or CSV, see docs/text-pipeline.md) with the text pipeline's loader.
+ * Without `skipInvalid`, the first bad record fails the load with the loader's error (file, line, problem);
+ * with it, bad records are counted and left out.
  *
  * @example
- * const notes = await loadSiteNotes(["/data/notes.jsonl"]);
+ * const { notes } = await loadSiteNotes(["/data/notes.jsonl"], false);
  */
-export async function loadSiteNotes(paths: readonly string[]): Promise<Note[]> {
-  return loadNotes([...paths]);
+export async function loadSiteNotes(paths: readonly string[], skipInvalid: boolean): Promise<SiteNotes> {
+  let skipped = 0;
+  const notes = await loadNotes([...paths], { skipInvalid, onSkip: () => (skipped += 1) });
+  return { notes, skipped };
 }

@@ -17,6 +17,7 @@ export interface SiteEventFields {
     tasks: string[];
     trainingNotes: number;
     validationNotes: number;
+    skippedNotes: number;
     backend: string;
   };
   waiting_for_round: { task: string; currentRound: number; roundsPlanned: number };
@@ -64,6 +65,7 @@ export interface SiteEventFields {
     resent: boolean;
     ms: number;
   };
+  upload_confirmed: { task: string; round: number; updateHash: string };
   upload_missing: { task: string; round: number; updateHash: string };
   upload_refused: { task: string; round: number; code: string; reason: string };
   round_closed: {

@@ -57,6 +57,8 @@ interface TaskProgress {
   reportedClosed: number;
   lastStatus?: string;
   waitingReported: boolean;
+  /** What the current step is doing, to give a failure its context. */
+  doing: string;
 }
 
 function describe(err: unknown): string {
@@ -94,6 +96,7 @@ async function evaluateFinal(rt: SiteRuntime, task: SiteTask, model: string, pro
 /** One look at one task; see the module comment. */
 async function stepTask(rt: SiteRuntime, task: SiteTask, progress: TaskProgress): Promise<void> {
   const taskLabel = task.id.toString();
+  progress.doing = "reading the task from the chain";
   const snap = await readTaskSnapshot(rt, task.id, rt.site, progress.round);
   if (snap.siteStatus !== "Active") {
     if (progress.lastStatus !== snap.siteStatus)
@@ -118,9 +121,11 @@ async function stepTask(rt: SiteRuntime, task: SiteTask, progress: TaskProgress)
       );
     }
     if (progress.outcome === undefined) {
+      progress.doing = `taking part in round ${round.round}`;
       progress.outcome = await takePart(rt, task, round, snap.chainTime);
       if (progress.outcome === "uploaded") progress.summary.roundsJoined += 1;
     } else if (progress.outcome === "uploaded") {
+      progress.doing = `checking that the aggregator holds the update of round ${round.round}`;
       const record = await rt.state.read(task.id, round.round);
       const bytes = record && (await rt.state.readUpdate(record));
       if (record && bytes) progress.outcome = await deliverUpdate(rt, task, record, bytes);
@@ -141,6 +146,7 @@ async function stepTask(rt: SiteRuntime, task: SiteTask, progress: TaskProgress)
     return;
   }
   if (progress.reportedClosed !== round.round) reportClosed(rt, task, progress, round);
+  progress.doing = "evaluating the final model";
   await evaluateFinal(rt, task, snap.task.latestModelHash.toLowerCase(), progress);
   progress.summary.finished = true;
   rt.emit(
@@ -198,6 +204,7 @@ export async function runSite(config: SiteConfig, options: RunSiteOptions = {}):
         round: 0,
         reportedClosed: 0,
         waitingReported: false,
+        doing: "starting",
       },
     ]),
   );
@@ -211,12 +218,13 @@ export async function runSite(config: SiteConfig, options: RunSiteOptions = {}):
         tasks: rt.tasks.map((t) => t.id.toString()),
         trainingNotes: rt.train.length,
         validationNotes: rt.validation.length,
+        skippedNotes: rt.skippedNotes,
         backend: rt.backend,
       }),
     );
     let failures = 0;
     while (!signal.aborted) {
-      let failure: { task: string; err: unknown } | undefined;
+      let failure: { task: string; doing: string; err: unknown } | undefined;
       for (const task of rt.tasks) {
         const p = progress.get(task) as TaskProgress;
         if (p.summary.finished || signal.aborted) continue;
@@ -224,7 +232,7 @@ export async function runSite(config: SiteConfig, options: RunSiteOptions = {}):
           await stepTask(rt, task, p);
         } catch (err) {
           if (err instanceof StopRequestedError || signal.aborted) break;
-          failure ??= { task: task.id.toString(), err };
+          failure ??= { task: task.id.toString(), doing: p.doing, err };
         }
       }
       if (signal.aborted) break;
@@ -238,7 +246,7 @@ export async function runSite(config: SiteConfig, options: RunSiteOptions = {}):
             attempt: failures,
             delayMs: delay,
             transient: isTransientError(failure.err),
-            error: describe(failure.err),
+            error: `${failure.doing}: ${describe(failure.err)}`,
           }),
         );
       } else failures = 0;

@@ -4,7 +4,7 @@
 import type { BaseWallet, JsonRpcProvider } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
 import type { ModelSpec } from "../model/spec";
-import type { Note } from "../text/note";
+import type { Note } from "../text/corpus";
 import type { SiteConfig } from "./config";
 import type { SiteEventHandler } from "./events";
 import type { SiteState } from "./state";
@@ -35,6 +35,8 @@ export interface SiteRuntime {
   train: Note[];
   /** Local validation notes; never leave the process. */
   validation: Note[];
+  /** Invalid note records left out (skipInvalidNotes). */
+  skippedNotes: number;
   training: SiteConfig["training"];
   state: SiteState;
   /** The TensorFlow.js backend in use. */

@@ -131,7 +131,7 @@ export interface StartSiteOptions {
  */
 export async function startSite(config: SiteConfig, options: StartSiteOptions): Promise<SiteRuntime> {
   const specs = await readSpecs(config);
-  const notes = await loadSiteNotes(config.data);
+  const { notes, skipped } = await loadSiteNotes(config.data, config.skipInvalidNotes);
   const { train, validation } = splitNotes(notes, config.validationShare, config.training.seed);
 
   const { connection, signer, ledger, registry } = await connectLedger(config);
@@ -162,6 +162,7 @@ export async function startSite(config: SiteConfig, options: StartSiteOptions): 
       tasks,
       train,
       validation,
+      skippedNotes: skipped,
       training: config.training,
       state,
       backend,

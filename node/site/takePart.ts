@@ -183,19 +183,25 @@ function unrecoverable(rt: SiteRuntime, task: SiteTask, round: RoundInfo): Round
 /**
  * Makes sure the aggregator holds the committed update: asks it first when the record says it was uploaded,
  * and uploads (again) the saved bytes when it does not. Returns "uploaded", or "refused" after a final refusal.
+ * With `announce`, a positive answer is reported as an upload_confirmed event (once per round and run, not at
+ * every look).
  */
 export async function deliverUpdate(
   rt: SiteRuntime,
   task: SiteTask,
   record: RoundRecord,
   bytes: Buffer,
+  announce = false,
 ): Promise<RoundOutcome> {
   const taskLabel = task.id.toString();
   const round = record.round;
   const resent = record.phase === "uploaded";
   if (resent) {
-    if (await aggregatorHoldsUpdate(task.aggregator, task.id, round, rt.site, record.updateHash))
+    if (await aggregatorHoldsUpdate(task.aggregator, task.id, round, rt.site, record.updateHash)) {
+      if (announce)
+        rt.emit(siteEvent("upload_confirmed", { task: taskLabel, round, updateHash: record.updateHash }));
       return "uploaded";
+    }
     rt.emit(siteEvent("upload_missing", { task: taskLabel, round, updateHash: record.updateHash }));
   }
   checkStop(rt);
@@ -315,5 +321,5 @@ export async function takePart(
     saved.record = result;
   }
   checkStop(rt);
-  return deliverUpdate(rt, task, saved.record, saved.bytes);
+  return deliverUpdate(rt, task, saved.record, saved.bytes, true);
 }

@@ -19,9 +19,8 @@ import { createInitialModel } from "../../node/model/params";
 import { DEFAULT_TRAINING, defaultSpec, specHash, type ModelSpec } from "../../node/model/spec";
 import { parseSiteConfig, type SiteConfig, type SiteEvent, type SiteEventType } from "../../node/site";
 import { ContentStore } from "../../node/store";
-import { generateNotes } from "../../node/text/synth/generate";
+import { generateNotes, noteToJsonl, type Note } from "../../node/text/corpus";
 import type { Lang } from "../../node/text/labels";
-import type { Note } from "../../node/text/note";
 import {
   ConsortiumRegistry__factory,
   TrainingLedger__factory,
@@ -126,11 +125,12 @@ export async function createTestTask(
   return { id: event.args.taskId as bigint, spec, specFile, genesis, genesisHash };
 }
 
-/** Starts an aggregator service for `task` on 127.0.0.1 with its store in `storeDir`. */
+/** Starts an aggregator service for `task` on 127.0.0.1 (on `port`, 0 for a free one) with its store in `storeDir`. */
 export async function startTestAggregator(
   t: TestLedger,
   task: TestTask,
   storeDir: string,
+  port = 0,
 ): Promise<AggregatorService> {
   return startAggregatorService({
     ledger: t.aggregatorLedger,
@@ -141,7 +141,7 @@ export async function startTestAggregator(
     spec: task.spec,
     genesis: task.genesis,
     store: await ContentStore.open(storeDir),
-    port: 0,
+    port,
     maxUploadBytes: 64 << 20,
     pollIntervalMs: 100,
     uploadGraceSeconds: 0,
@@ -153,12 +153,7 @@ export async function startTestAggregator(
 export async function writeNotes(file: string, n: number, seed: number, lang: Lang = "sv"): Promise<Note[]> {
   const notes = generateNotes({ lang, n, seed });
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(
-    file,
-    notes
-      .map((note) => JSON.stringify({ id: note.id, lang: note.lang, text: note.text, labels: note.labels }))
-      .join("\n") + "\n",
-  );
+  await writeFile(file, notes.map((note) => `${noteToJsonl(note)}\n`).join(""));
   return notes;
 }
 
