@@ -29,6 +29,32 @@ export const API_ERRORS = {
   chain_unavailable: 503,
 } as const;
 
+/** What to do about each error, used when the thrower gives no more specific hint. */
+const DEFAULT_HINTS: Record<keyof typeof API_ERRORS, string> = {
+  bad_request: "Send the upload with the fedledger client (docs/protocol.md describes the envelope)",
+  bad_hash: "Use 0x and 64 hex digits",
+  bad_signature: "Sign the EIP-712 Update for exactly this task, round and values with the site's key",
+  not_active_site: "Only sites onboarded by the consortium admins may upload",
+  site_suspended: "Ask the consortium admins to reinstate the site",
+  unknown_task: "Send the update to the aggregator of that task",
+  unknown_round: "Wait for the round to open (RoundOpened on the ledger) and use its number",
+  not_found: "Check the hash; models appear here once a round is finalised",
+  round_not_open: "Train on the current round's base model and upload to that round",
+  round_closed: "The round is being aggregated; take part in the next round",
+  no_commit: "Commit the update hash on the ledger (commitUpdate) before uploading",
+  commit_mismatch: "Upload exactly the update whose hash and sample count were committed",
+  body_hash_mismatch: "Upload exactly the bytes whose SHA-256 was committed",
+  metrics_mismatch: "Send the same metrics object that was hashed for the commit",
+  duplicate: "A site delivers one update per round; re-send exactly the accepted one",
+  too_large: "Send only the model's tensors; the aggregator's maxUploadBytes sets the limit",
+  unsupported_media_type: "Send the body as application/octet-stream",
+  unparseable: "Send the update in the canonical FLM1 layout (docs/model-format.md)",
+  wrong_shape: "Train from the round's base model and send the delta in the model's own layout",
+  non_finite: "Check the local training for divergence and send only finite values",
+  internal: "Retry later; the aggregator's log has the details",
+  chain_unavailable: "Retry later; the aggregator cannot read the chain",
+};
+
 /** A machine-readable error code of the API. */
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
@@ -38,7 +64,7 @@ export class ApiError extends FedledgerError {
   readonly status: number;
 
   constructor(code: ApiErrorCode, message: string, hint = "") {
-    super(message, { hint });
+    super(message, { hint: hint || DEFAULT_HINTS[code] });
     this.code = code;
     this.status = API_ERRORS[code];
   }
