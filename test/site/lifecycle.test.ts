@@ -6,10 +6,11 @@ import { expect } from "chai";
 import express from "express";
 import type { AggregatorService } from "../../node/aggregator/service";
 import { devAccountAddress } from "../../node/chain/devAccounts";
+import { freePort } from "../../node/chain/freePort";
 import { FedledgerError } from "../../node/errors";
 import { metricsHash } from "../../node/fl/metrics";
 import { createInitialModel } from "../../node/model/params";
-import { eventLogLine, runSite, SiteState } from "../../node/site";
+import { eventLogLine, runSite, SiteState, type SiteConfig } from "../../node/site";
 import { useEmbeddedChain } from "../helpers/chain";
 import { makeTempDir, removeTempDir } from "../helpers/cli";
 import {
@@ -19,6 +20,7 @@ import {
   siteConfig,
   siteConfigJson,
   startTestAggregator,
+  until,
   writeNotes,
   type TestLedger,
   type TestTask,
@@ -50,6 +52,7 @@ describe("site service: rounds end to end", function () {
     const recorder = new EventRecorder();
     let result: Awaited<ReturnType<typeof runSite>>;
     let stateDir: string;
+    let config: SiteConfig;
 
     before(async function () {
       const here = path.join(dir, "two-rounds");
@@ -59,7 +62,7 @@ describe("site service: rounds end to end", function () {
       const dataFile = path.join(here, "notes.jsonl");
       await writeNotes(dataFile, 40, 11);
       stateDir = path.join(here, "state");
-      const config = siteConfig(
+      config = siteConfig(
         siteConfigJson(t, task, { site: "site1", aggregator: aggregator.url, dataFile, stateDir }),
         here,
       );
@@ -147,6 +150,23 @@ describe("site service: rounds end to end", function () {
       expect(recorder.of("model_evaluated")[1].model).to.equal(round1.modelHash);
     });
 
+    it("with keepRunning, stays up after the task is finished until told to stop", async function () {
+      const recorder = new EventRecorder();
+      const controller = new AbortController();
+      recorder.onRecord = (event) => {
+        // Without keepRunning the service returns right after task_done; give it time to do so wrongly.
+        if (event.type === "task_done") setTimeout(() => controller.abort(), 300);
+      };
+      const again = await runSite(
+        { ...config, keepRunning: true },
+        { signal: controller.signal, onEvent: recorder.handler },
+      );
+      expect(again.reason).to.equal("signal");
+      expect(again.tasks[0]).to.include({ finished: true, roundsJoined: 0 });
+      expect(recorder.of("final_model_evaluated")).to.have.length(1);
+      expect(recorder.of("committed")).to.have.length(0);
+    });
+
     it("logs one JSON line per event", function () {
       for (const event of recorder.events) {
         const line = eventLogLine(event);
@@ -206,6 +226,51 @@ describe("site service: rounds end to end", function () {
       });
       expect(await state.read(task.id, 1)).to.equal(undefined);
       t.close();
+    });
+  });
+
+  describe("a site suspended while it runs", function () {
+    it("waits while suspended and joins the open round once reinstated", async function () {
+      const here = path.join(dir, "suspended");
+      const t = await deployTestLedger(chain().url, here, ["site5"]);
+      const task = await createTestTask(t, here, { rounds: 1 });
+      const site = devAccountAddress("site5");
+      const dataFile = path.join(here, "notes.jsonl");
+      await writeNotes(dataFile, 12, 14);
+      // The aggregator starts later, on a port chosen now, so no round is open when the site starts.
+      const port = await freePort("127.0.0.1");
+      const config = siteConfig(
+        siteConfigJson(t, task, {
+          site: "site5",
+          aggregator: `http://127.0.0.1:${port}`,
+          dataFile,
+          stateDir: path.join(here, "state"),
+        }),
+        here,
+      );
+      const recorder = new EventRecorder();
+      const run = runSite(config, { onEvent: recorder.handler });
+      let aggregator: AggregatorService | undefined;
+      try {
+        await recorder.waitFor("waiting_for_round");
+        await (await t.registry.suspendSite(site, `0x${"11".repeat(32)}`)).wait();
+        expect((await recorder.waitFor("site_not_active")).status).to.equal("Suspended");
+        aggregator = await startTestAggregator(t, task, path.join(here, "store"), port);
+        await until(async () => (await t.ledger.getRound(task.id, 1)).status === 1n);
+        const whileSuspended = recorder.events.length;
+        await (await t.registry.reinstateSite(site)).wait();
+        const result = await run;
+        expect(result.reason).to.equal("done");
+        expect(result.tasks[0].roundsJoined).to.equal(1);
+        const types = recorder.events.map((e) => e.type);
+        expect(types.slice(0, whileSuspended)).to.not.include("round_seen");
+        expect(types.slice(0, whileSuspended)).to.not.include("committed");
+        expect(types.indexOf("round_seen")).to.be.greaterThan(whileSuspended - 1);
+        expect(await t.ledger.hasCommitted(task.id, 1, site)).to.equal(true);
+      } finally {
+        await aggregator?.stop();
+        t.close();
+      }
     });
   });
 

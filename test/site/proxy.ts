@@ -28,9 +28,9 @@ export class RecordingProxy {
   /** Starts a proxy in front of `target` (an http:// base URL). */
   static async start(target: string): Promise<RecordingProxy> {
     const base = target.replace(/\/+$/, "");
-    let proxy: RecordingProxy | undefined;
+    const holder: { proxy?: RecordingProxy } = {};
     const server = http.createServer((req, res) => {
-      if (proxy?.down) {
+      if (holder.proxy?.down) {
         req.socket.destroy();
         return;
       }
@@ -41,7 +41,7 @@ export class RecordingProxy {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers))
           if (typeof v === "string" && !["host", "connection", "content-length"].includes(k)) headers[k] = v;
-        proxy?.requests.push({ method: req.method ?? "GET", path: req.url ?? "/", headers, body });
+        holder.proxy?.requests.push({ method: req.method ?? "GET", path: req.url ?? "/", headers, body });
         fetch(`${base}${req.url ?? "/"}`, {
           method: req.method,
           headers,
@@ -58,8 +58,8 @@ export class RecordingProxy {
     });
     server.keepAliveTimeout = 1;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    proxy = new RecordingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return proxy;
+    holder.proxy = new RecordingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return holder.proxy;
   }
 
   /** Everything the site sent through this proxy, as one buffer per request (headers as text, then the body). */
