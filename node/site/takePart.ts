@@ -272,6 +272,17 @@ export async function takePart(
   const committed = await rt.ledger.hasCommitted(task.id, round.round, rt.site);
 
   if (committed) {
+    if (saved && !(await commitMatches(rt, task, round.round, saved.record))) {
+      rt.emit(
+        siteEvent("stale_state_discarded", {
+          task: taskLabel,
+          round: round.round,
+          reason: "the saved update is not the one this site committed on the chain",
+        }),
+      );
+      await rt.state.discard(task.id, round.round);
+      saved = undefined;
+    }
     if (!saved) {
       // The state is lost: training is deterministic, so rebuild the update and check it is the committed one.
       const update = await prepareUpdate(rt, task, round);
@@ -287,7 +298,6 @@ export async function takePart(
         }),
       );
     } else if (saved.record.phase === "trained") {
-      if (!(await commitMatches(rt, task, round.round, saved.record))) return unrecoverable(rt, task, round);
       saved.record = await rt.state.write(recordOf(task, round, saved.record, "committed"));
       rt.emit(
         siteEvent("commit_found", {
