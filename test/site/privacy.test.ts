@@ -153,6 +153,15 @@ describe("site service: the CLI process, privacy of the notes, clean stop", func
     expect(await t.ledger.hasCommitted(task.id, 1, devAccountAddress("site4"))).to.equal(true);
   });
 
+  it("reads the chain in JSON-RPC batches", function () {
+    const bodies = rpcProxy.requests.map((r) => JSON.parse(r.body.toString("utf8")) as unknown);
+    const batches = bodies.filter((b): b is unknown[] => Array.isArray(b) && b.length >= 3);
+    // Each look at a task (task, current round, site status, latest block) is one request.
+    expect(batches.length).to.be.greaterThan(2);
+    const calls = bodies.reduce<number>((n, b) => n + (Array.isArray(b) ? b.length : 1), 0);
+    expect(rpcProxy.requests.length).to.be.lessThan(calls);
+  });
+
   it("no note text appears in its logs or in anything it sent over HTTP", function () {
     const list = secrets(notes);
     // The site did talk to both: JSON-RPC batches to the chain, model download and upload to the aggregator.
