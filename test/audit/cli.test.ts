@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { cp, readFile, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { connectChain, type ChainConnection } from "../../node/chain/connection";
 import { saveDeployment } from "../../node/chain/deployment";
@@ -78,6 +80,39 @@ describe("fedledger audit (CLI)", function () {
     const reportHash = /report hash: (0x[0-9a-f]{64})/.exec(res.stdout)?.[1];
     const events = await h.ledger.queryFilter(h.ledger.filters.ModelAudited(h.finalModel.hash));
     expect(events.map((e) => [e.args.passed, e.args.reportHash])).to.deep.equal([[true, reportHash]]);
+  });
+
+  it("reads the chain with one log query per event type and batched calls", async function () {
+    // A counting proxy between the CLI and the node.
+    const methods: string[] = [];
+    let requests = 0;
+    const proxy = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+      req.on("end", async () => {
+        requests++;
+        const parsed = JSON.parse(body) as { method: string } | { method: string }[];
+        for (const call of Array.isArray(parsed) ? parsed : [parsed]) methods.push(call.method);
+        const answer = await fetch(chain().url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        });
+        res.writeHead(answer.status, { "content-type": "application/json" }).end(await answer.text());
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const rpc = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const res = await cli(["verify", "--model", modelFile, "--store", h.storeDir, "--rpc", rpc]);
+      expect(res.code, res.stderr).to.equal(0);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+    const count = (method: string) => methods.filter((m) => m === method).length;
+    // Five event types of the task, SiteProposed and SiteStatusChanged of the registry.
+    expect(count("eth_getLogs")).to.equal(7);
+    expect(requests).to.be.below(methods.length / 2);
   });
 
   it("exits 1 and names the first broken link on stderr", async function () {
