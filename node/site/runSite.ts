@@ -50,6 +50,8 @@ export interface SiteRunResult {
 /** Per-task progress kept in memory (the state files keep what must survive a restart). */
 interface TaskProgress {
   summary: SiteTaskSummary;
+  /** The task's current round at the last look (the round the next look expects). */
+  current: number;
   /** The last round seen open, and what became of it. */
   round: number;
   outcome?: RoundOutcome;
@@ -97,7 +99,8 @@ async function evaluateFinal(rt: SiteRuntime, task: SiteTask, model: string, pro
 async function stepTask(rt: SiteRuntime, task: SiteTask, progress: TaskProgress): Promise<void> {
   const taskLabel = task.id.toString();
   progress.doing = "reading the task from the chain";
-  const snap = await readTaskSnapshot(rt, task.id, rt.site, progress.round);
+  const snap = await readTaskSnapshot(rt, task.id, rt.site, progress.current);
+  progress.current = snap.task.currentRound;
   if (snap.siteStatus !== "Active") {
     if (progress.lastStatus !== snap.siteStatus)
       rt.emit(siteEvent("site_not_active", { task: taskLabel, status: snap.siteStatus }));
@@ -201,6 +204,7 @@ export async function runSite(config: SiteConfig, options: RunSiteOptions = {}):
       task,
       {
         summary: { task: task.id.toString(), roundsJoined: 0, finished: false },
+        current: 0,
         round: 0,
         reportedClosed: 0,
         waitingReported: false,
