@@ -6,11 +6,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { FedledgerError } from "../errors";
-import { batchTensors, disposeBatchTensors, packIds } from "./bag";
+import { batchTensors, disposeBatchTensors, packIds, type IdBatchTensors } from "./bag";
 import { initBackend } from "./backend";
 import { buildDataset, type Dataset, type LabelledText, type NoteFeatures } from "./dataset";
-import { disposeParams, downloadParams, logits, uploadParams, weightedBce } from "./network";
-import { readWeights, writeWeights } from "./params";
+import { logits, weightedBce, type NetworkParams } from "./network";
+import { RowSparseOptimizer } from "./optimizer";
+import { expectedTensors, readWeights, TENSOR_NAMES, writeWeights } from "./params";
 import { Prng } from "./prng";
 import type { ModelSpec, TrainingConfig } from "./spec";
 
@@ -62,9 +63,58 @@ function checkSettings(t: TrainingConfig): void {
   if (!(t.lr > 0) || !Number.isFinite(t.lr)) bad(`learning rate ${t.lr}`);
 }
 
+/** Distinct ids of a batch: ids rewritten in place to row numbers of a compact sub-table. */
+class RowCompactor {
+  private readonly slot: Int32Array;
+  private unique = new Int32Array(1024);
+
+  constructor(buckets: number) {
+    this.slot = new Int32Array(buckets).fill(-1);
+  }
+
+  /** Rewrites `ids` to indices into the returned distinct ids (in order of first occurrence). */
+  compact(ids: Int32Array): Int32Array {
+    const slot = this.slot;
+    let count = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      let s = slot[id];
+      if (s < 0) {
+        if (count === this.unique.length) {
+          const grown = new Int32Array(count * 2);
+          grown.set(this.unique);
+          this.unique = grown;
+        }
+        s = count++;
+        slot[id] = s;
+        this.unique[s] = id;
+      }
+      ids[i] = s;
+    }
+    const unique = this.unique.slice(0, count);
+    for (let k = 0; k < count; k++) slot[unique[k]] = -1;
+    return unique;
+  }
+}
+
+/** Copies rows `rows` of a [*, width] matrix into a new [rows.length, width] matrix. */
+function gatherRowsJs(matrix: Float32Array, width: number, rows: Int32Array): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  for (let k = 0; k < rows.length; k++) {
+    const from = rows[k] * width;
+    const to = k * width;
+    for (let j = 0; j < width; j++) out[to + j] = matrix[from + j];
+  }
+  return out;
+}
+
 /**
  * Trains featurised data starting from `base` weights (not modified). The backend must be started.
  * Lower-level than {@link trainLocal}: callers that train several models on the same notes featurise once.
+ *
+ * Each step gathers the table rows of the batch's distinct ids into a small sub-table, computes the loss
+ * and its gradients with TF.js (the bag's gradient is the hand-written scatterND of embeddingBag, here into
+ * the sub-table), and applies a row-sparse optimizer step (optimizer.ts) to the touched rows only.
  */
 export function trainWeights(
   spec: ModelSpec,
@@ -80,47 +130,64 @@ export function trainWeights(
     throw new FedledgerError("no training notes", { hint: "Give at least one labelled note to train on" });
   }
   const L = data.numLabels;
-  const params = uploadParams(base, spec, true);
-  const variables = [...params.values()] as tf.Variable[];
-  const optimizer = settings.optimizer === "adam" ? tf.train.adam(settings.lr) : tf.train.sgd(settings.lr);
+  const layout = expectedTensors(spec);
+  const weights = new Map<string, Float32Array>();
+  for (const { name } of layout) {
+    const w = base.get(name);
+    if (!w) throw new Error(`tensor "${name}" is missing`);
+    weights.set(name, Float32Array.from(w));
+  }
+  const table = weights.get(TENSOR_NAMES.table) as Float32Array;
+  const dim = spec.dim;
+  const compactor = new RowCompactor(spec.features.buckets);
+  const optimizer = new RowSparseOptimizer(settings.optimizer, settings.lr);
   const prng = new Prng(seed, "shuffle");
   const order = Array.from({ length: n }, (_, i) => i);
   const losses: number[] = [];
-  try {
-    for (let epoch = 1; epoch <= settings.epochs; epoch++) {
-      prng.shuffle(order);
-      let total = 0;
-      for (let start = 0; start < n; start += settings.batchSize) {
-        const rows = order.slice(start, start + settings.batchSize);
-        const notes = rows.map((r) => data.features[r]);
-        const batch = batchTensors(
-          packIds(
-            settings.idDropout > 0 ? notes.map((units) => dropIds(units, settings.idDropout, prng)) : notes,
-            spec.scale,
-            spec.unit === "sentence",
-          ),
-        );
-        const y = new Float32Array(rows.length * L);
-        rows.forEach((r, i) => y.set(data.targets.subarray(r * L, (r + 1) * L), i * L));
-        const targets = tf.tensor2d(y, [rows.length, L]);
-        const cost = optimizer.minimize(
-          () => weightedBce(logits(params, spec, batch), targets, settings.posWeight),
-          true,
-          variables,
-        );
-        total += (cost as tf.Scalar).dataSync()[0] * rows.length;
-        tf.dispose([cost as tf.Scalar, targets]);
-        disposeBatchTensors(batch);
-      }
-      const loss = total / n;
-      losses.push(loss);
-      onEpoch?.({ epoch, loss });
+  const lossOf =
+    (batch: IdBatchTensors, targets: tf.Tensor2D) =>
+    (...inputs: tf.Tensor[]) => {
+      const params: NetworkParams = new Map(layout.map(({ name }, i) => [name, inputs[i]]));
+      return weightedBce(logits(params, spec, batch), targets, settings.posWeight);
+    };
+  for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+    prng.shuffle(order);
+    let total = 0;
+    for (let start = 0; start < n; start += settings.batchSize) {
+      const rows = order.slice(start, start + settings.batchSize);
+      const notes = rows.map((r) => data.features[r]);
+      const packed = packIds(
+        settings.idDropout > 0 ? notes.map((units) => dropIds(units, settings.idDropout, prng)) : notes,
+        spec.scale,
+        spec.unit === "sentence",
+      );
+      const touched = compactor.compact(packed.ids);
+      const sub = gatherRowsJs(table, dim, touched);
+      const y = new Float32Array(rows.length * L);
+      rows.forEach((r, i) => y.set(data.targets.subarray(r * L, (r + 1) * L), i * L));
+      const batch = batchTensors(packed);
+      const targets = tf.tensor2d(y, [rows.length, L]);
+      const inputs = layout.map(({ name, shape }) =>
+        name === TENSOR_NAMES.table
+          ? tf.tensor2d(sub, [touched.length, dim])
+          : tf.tensor(weights.get(name) as Float32Array, shape),
+      );
+      const { value, grads } = tf.valueAndGrads(lossOf(batch, targets))(inputs);
+      total += value.dataSync()[0] * rows.length;
+      optimizer.beginStep();
+      layout.forEach(({ name }, i) => {
+        const g = grads[i].dataSync() as Float32Array;
+        if (name === TENSOR_NAMES.table) optimizer.updateRows(name, table, dim, touched, g);
+        else optimizer.updateDense(name, weights.get(name) as Float32Array, g);
+      });
+      tf.dispose([value, ...grads, ...inputs, targets]);
+      disposeBatchTensors(batch);
     }
-    return { weights: downloadParams(params), losses };
-  } finally {
-    optimizer.dispose();
-    disposeParams(params);
+    const loss = total / n;
+    losses.push(loss);
+    onEpoch?.({ epoch, loss });
   }
+  return { weights, losses };
 }
 
 /** Drops each id with probability `rate` (seeded); a unit keeps its first id if all would go. */

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { mkdtemp } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
+import { featurizeTexts } from "../../node/model/dataset";
 import { decodeModel, encodeModel, hashModelBytes } from "../../node/model/format";
 import { readModelFile, writeModelFile } from "../../node/model/files";
 import { predictNotes } from "../../node/model/predict";
@@ -61,6 +62,22 @@ describe("model training", () => {
     expect(beyond).to.equal(0);
     expect(changed).to.be.greaterThan(0);
     expect(exact / total).to.be.greaterThan(0.99);
+  });
+
+  it("leaves the embedding rows of features the notes never contain unchanged (zero delta)", async () => {
+    const { delta } = await trainLocal({ spec, base: createInitialModel(spec, 4), notes, seed: 5 });
+    const used = new Set<number>();
+    for (const units of featurizeTexts(notes, spec)) for (const u of units) for (const id of u) used.add(id);
+    const table = decodeModel(delta).find((t) => t.name === "embedding/table")!;
+    let usedChanged = 0;
+    let unusedChanged = 0;
+    for (let row = 0; row < spec.features.buckets; row++) {
+      const changed = table.data.subarray(row * spec.dim, (row + 1) * spec.dim).some((x) => x !== 0);
+      if (changed && used.has(row)) usedChanged++;
+      else if (changed) unusedChanged++;
+    }
+    expect(unusedChanged).to.equal(0);
+    expect(usedChanged).to.equal(used.size);
   });
 
   it("round-trips a trained model through its bytes and its files", async () => {
