@@ -7,8 +7,11 @@ export { MENTION_KINDS, NOTE_STYLES } from "./note";
 export {
   generateNotes,
   generatorLanguages,
+  heldOut,
   MAX_GENERATED_NOTES,
+  TEMPLATE_SPLITS,
   type GenerateOptions,
+  type TemplateSplit,
 } from "./synth/generate";
 export {
   SITE_PROFILES,

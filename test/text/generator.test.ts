@@ -7,6 +7,7 @@ import {
   balancedProfile,
   generateNotes,
   generatorLanguages,
+  heldOut,
   type Note,
 } from "../../node/text/corpus";
 import { IMPLANT_CATEGORIES, LABELS, hasImplant, type Lang } from "../../node/text/labels";
@@ -169,6 +170,28 @@ describe("text/generator", () => {
     expect(nb).to.match(/pacemakerkontroll/i);
   });
 
+  it("splits mention templates and device terms into train and held-out sets", () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((i) => heldOut(i, 8))).to.deep.equal([
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+      false,
+      true,
+    ]);
+    expect([0, 1].map((i) => heldOut(i, 2))).to.deep.equal([false, true]);
+    expect(heldOut(0, 1)).to.equal(false);
+    // nb cardiac device terms: index 3 ("implanterbar defibrillator (ICD)") is held out.
+    const train = generateNotes({ lang: "nb", n: 1500, seed: 4, split: "train", profile: SITE_PROFILES.nb });
+    const held = generateNotes({ lang: "nb", n: 1500, seed: 4, split: "heldout" });
+    expect(train.filter((n) => /implanterbar defibrillator/i.test(n.text))).to.have.length(0);
+    expect(held.filter((n) => /implanterbar defibrillator/i.test(n.text)).length).to.be.greaterThan(10);
+    expect(held[0].id).to.equal("nb-s4-heldout-0");
+    expect(generateNotes({ lang: "nb", n: 20, seed: 4, split: "heldout" })).to.deep.equal(held.slice(0, 20));
+  });
+
   it("validates its options", () => {
     expect(() => generateNotes({ lang: "en", n: 1, seed: 1 })).to.throw(/no templates for "en"/);
     expect(() => generateNotes({ lang: "xx" as Lang, n: 1, seed: 1 })).to.throw(/unknown language/);
@@ -176,6 +199,9 @@ describe("text/generator", () => {
     expect(() => generateNotes({ lang: "nb", n: 1.5, seed: 1 })).to.throw(/n must be an integer/);
     expect(() => generateNotes({ lang: "nb", n: 1, seed: 1, profile: SITE_PROFILES.sv })).to.throw(
       /is for "sv"/,
+    );
+    expect(() => generateNotes({ lang: "nb", n: 1, seed: 1, split: "test" as "train" })).to.throw(
+      /unknown split/,
     );
     const bad = { ...balancedProfile("nb"), implantPrevalence: 2 };
     expect(() => generateNotes({ lang: "nb", n: 1, seed: 1, profile: bad })).to.throw(/implantPrevalence/);

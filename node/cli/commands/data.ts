@@ -11,6 +11,7 @@ import {
   MAX_GENERATED_NOTES,
   profileByName,
   siteProfileSchema,
+  TEMPLATE_SPLITS,
   writeNotesJsonl,
   type Note,
   type NoteProblem,
@@ -97,30 +98,44 @@ export function registerDataCommands(program: Command): void {
     .requiredOption("--seed <s>", "random seed (same seed, same notes)")
     .requiredOption("--out <file.jsonl>", "output file (created or overwritten)")
     .option("--profile <name|file.json>", "site profile: default, balanced or a JSON profile file", "default")
+    .option("--split <split>", "mention templates: all, train (all but held-out) or heldout", "all")
     .addHelpText(
       "after",
       "\nEach line: {id, lang, text, labels, meta}. meta records the note style and how each mention was built.\n" +
         "Example:\n  fedledger data generate --lang sv --n 5000 --seed 7 --out sv.jsonl",
     )
-    .action(async (opts: { lang: string; n: string; seed: string; out: string; profile: string }) => {
-      const lang = parseLang(opts.lang, generatorLanguages());
-      const n = parseInteger(opts.n, "--n", 1, MAX_GENERATED_NOTES);
-      const seed = parseSeed(opts.seed);
-      checkOut(opts.out);
-      const profile = await resolveProfile(opts.profile, lang);
-      function* batches(): Generator<Note[]> {
-        for (let offset = 0; offset < n; offset += BATCH)
-          yield generateNotes({ lang, n: Math.min(BATCH, n - offset), seed, profile, offset });
-      }
-      const written = await writeNotesJsonl(opts.out, batches());
-      printFields([
-        ["wrote", `${written} notes`],
-        ["file", opts.out],
-        ["lang", lang],
-        ["profile", profile.name],
-        ["seed", seed],
-      ]);
-    });
+    .action(
+      async (opts: {
+        lang: string;
+        n: string;
+        seed: string;
+        out: string;
+        profile: string;
+        split: string;
+      }) => {
+        const lang = parseLang(opts.lang, generatorLanguages());
+        const n = parseInteger(opts.n, "--n", 1, MAX_GENERATED_NOTES);
+        const seed = parseSeed(opts.seed);
+        checkOut(opts.out);
+        const split = TEMPLATE_SPLITS.find((x) => x === opts.split);
+        if (!split)
+          throw new UsageError(`unknown --split "${opts.split}"`, `use one of ${TEMPLATE_SPLITS.join(", ")}`);
+        const profile = await resolveProfile(opts.profile, lang);
+        function* batches(): Generator<Note[]> {
+          for (let offset = 0; offset < n; offset += BATCH)
+            yield generateNotes({ lang, n: Math.min(BATCH, n - offset), seed, profile, offset, split });
+        }
+        const written = await writeNotesJsonl(opts.out, batches());
+        printFields([
+          ["wrote", `${written} notes`],
+          ["file", opts.out],
+          ["lang", lang],
+          ["profile", profile.name],
+          ["seed", seed],
+          ["split", split],
+        ]);
+      },
+    );
 
   data
     .command("validate")

@@ -37,6 +37,27 @@ export interface GenerateOptions {
   profile?: SiteProfile;
   /** Index of the first note (for writing large corpora in chunks); default 0. */
   offset?: number;
+  /**
+   * Which mention templates and device terms to use: "all" (default), "train" (all but the held-out ones)
+   * or "heldout" (only the held-out ones). See {@link heldOut}. Train on "train" and test on "heldout" to
+   * measure generalisation to phrasings and device words the model never saw.
+   */
+  split?: TemplateSplit;
+}
+
+/** Template split of {@link GenerateOptions}. */
+export type TemplateSplit = "all" | "train" | "heldout";
+/** The template splits. */
+export const TEMPLATE_SPLITS: readonly TemplateSplit[] = ["all", "train", "heldout"];
+
+/**
+ * Whether entry i of a list of n mention templates or device terms is held out: in lists of four or more,
+ * every fourth entry (i mod 4 = 3); in lists of two or three, the last entry; a single entry is never
+ * held out (both splits use it).
+ */
+export function heldOut(i: number, n: number): boolean {
+  if (n < 2) return false;
+  return n >= 4 ? i % 4 === 3 : i === n - 1;
 }
 
 /** Languages the generator can write. */
@@ -62,7 +83,15 @@ class NoteBuilder {
   constructor(
     readonly pack: LangPack,
     readonly rng: Rng,
+    readonly split: TemplateSplit,
   ) {}
+
+  /** Picks a mention template or device term allowed by the split. */
+  pick<T>(items: readonly T[]): T {
+    if (this.split === "all" || items.length < 2) return this.rng.pick(items);
+    const want = this.split === "heldout";
+    return this.rng.pick(items.filter((_, i) => heldOut(i, items.length) === want));
+  }
 
   add(kind: MentionKind, label: ImplantCategory | "adr", text: string, place: Sentence["place"]): void {
     this.mentions.push({ kind, label });
@@ -78,9 +107,8 @@ class NoteBuilder {
   }
 }
 
-function termFor(pack: LangPack, cat: ImplantCategory, rng: Rng): DeviceTerm {
-  const terms = pack.devices.filter((d) => d.cat === cat);
-  return rng.pick(terms);
+function termFor(b: NoteBuilder, cat: ImplantCategory): DeviceTerm {
+  return b.pick(b.pack.devices.filter((d) => d.cat === cat));
 }
 
 function deviceSlots(b: NoteBuilder, term: DeviceTerm, withModel: number): FixedSlots {
@@ -103,15 +131,15 @@ function pickCategory(
 
 function addPositive(b: NoteBuilder, profile: SiteProfile, cat: ImplantCategory): void {
   const { pack, rng } = b;
-  const term = termFor(pack, cat, rng);
+  const term = termFor(b, cat);
   const slots = deviceSlots(b, term, 0.5);
   const hard = [...pack.implant.hardPositive, ...(pack.implant.hardPositiveByCat[cat] ?? [])];
   if (rng.chance(profile.hardPositiveRate)) {
-    b.add("hard_positive", cat, b.render(rng.pick(hard), slots), "implant");
+    b.add("hard_positive", cat, b.render(b.pick(hard), slots), "implant");
     return;
   }
   const byCat = pack.implant.positiveByCat[cat];
-  const tpl = byCat && rng.chance(0.4) ? rng.pick(byCat) : rng.pick(pack.implant.positive);
+  const tpl = byCat && rng.chance(0.4) ? b.pick(byCat) : b.pick(pack.implant.positive);
   b.add("positive", cat, b.render(tpl, slots), "implant");
 }
 
@@ -122,7 +150,7 @@ function addImplantHard(b: NoteBuilder, profile: SiteProfile): void {
     const w: Partial<Record<ImplantCategory, number>> = {};
     for (const o of pack.implant.otherContext) w[o.cat] = profile.categoryWeights[o.cat] + 0.5;
     const cat = rng.weighted(w as Record<ImplantCategory, number>);
-    const o = rng.pick(pack.implant.otherContext.filter((x) => x.cat === cat));
+    const o = b.pick(pack.implant.otherContext.filter((x) => x.cat === cat));
     b.add("other_context", cat, b.render(o.text, {}), "body");
     return;
   }
@@ -131,9 +159,9 @@ function addImplantHard(b: NoteBuilder, profile: SiteProfile): void {
     kind === "planned" || kind === "family" ? ["metal_foreign_body", "other_implant"] : [],
   );
   const cat = pickCategory(rng, profile.categoryWeights, odd);
-  const slots = deviceSlots(b, termFor(pack, cat, rng), kind === "removed" ? 0.2 : 0);
+  const slots = deviceSlots(b, termFor(b, cat), kind === "removed" ? 0.2 : 0);
   const templates = pack.implant[kind];
-  b.add(kind, cat, b.render(rng.pick(templates), slots), kind === "family" ? "body" : "implant");
+  b.add(kind, cat, b.render(b.pick(templates), slots), kind === "family" ? "body" : "implant");
 }
 
 function addChecklist(b: NoteBuilder, profile: SiteProfile): void {
@@ -147,7 +175,7 @@ function addChecklist(b: NoteBuilder, profile: SiteProfile): void {
     if (!asked.has(cat)) continue;
     const item = pack.checklist[cat];
     if (b.positives.has(cat)) {
-      const term = termFor(pack, cat, rng);
+      const term = termFor(b, cat);
       const slots = deviceSlots(b, term, 0.6);
       const detail = rng.chance(0.5)
         ? ` (${b.render(`{dev.n}{mdl}, {date}`, slots).replace(/^\p{Lu}/u, (c) => c.toLowerCase())})`
@@ -168,9 +196,9 @@ function addAdr(b: NoteBuilder): void {
   let tpl: string;
   if (pair.alt && rng.chance(0.35)) {
     slots.alt = pack.adr.drugs[pair.alt];
-    tpl = rng.pick(pack.adr.positiveSwitch);
+    tpl = b.pick(pack.adr.positiveSwitch);
   } else {
-    tpl = rng.pick(pack.adr.positive);
+    tpl = b.pick(pack.adr.positive);
   }
   b.add("positive", "adr", b.render(tpl, slots), "adr");
 }
@@ -189,7 +217,7 @@ function addAdrHard(b: NoteBuilder, kind: AdrHardKind): void {
     adr_info: pack.adr.info,
     adr_family: pack.adr.family,
   }[kind];
-  b.add(kind, "adr", b.render(rng.pick(templates), slots), kind === "adr_negated" ? "adr" : "body");
+  b.add(kind, "adr", b.render(b.pick(templates), slots), kind === "adr_negated" ? "adr" : "body");
 }
 
 function pickSome(b: NoteBuilder, items: readonly string[], min: number, max: number): string[] {
@@ -246,8 +274,8 @@ function compose(b: NoteBuilder, style: NoteStyle): string {
   return lines.filter((l) => l.trim().length > 0).join("\n");
 }
 
-function generateOne(pack: LangPack, profile: SiteProfile, rng: Rng, id: string): Note {
-  const b = new NoteBuilder(pack, rng);
+function generateOne(pack: LangPack, profile: SiteProfile, rng: Rng, id: string, split: TemplateSplit): Note {
+  const b = new NoteBuilder(pack, rng, split);
   const style = rng.weighted(profile.styleMix);
 
   const cats = new Set<ImplantCategory>();
@@ -263,7 +291,7 @@ function generateOne(pack: LangPack, profile: SiteProfile, rng: Rng, id: string)
   }
   if (useChecklist) addChecklist(b, profile);
   else if (cats.size === 0 && style === "mri_referral" && rng.chance(0.3)) {
-    b.add("negated", "other_implant", b.render(rng.pick(pack.implant.noneAtAll), {}), "implant");
+    b.add("negated", "other_implant", b.render(b.pick(pack.implant.noneAtAll), {}), "implant");
   }
   if (rng.chance(profile.hardNegativeRate)) addImplantHard(b, profile);
 
@@ -312,6 +340,9 @@ export function generateNotes(opts: GenerateOptions): Note[] {
   if (!Number.isSafeInteger(seed)) throw new UsageError(`seed must be an integer, got ${seed}`);
   if (!Number.isInteger(offset) || offset < 0)
     throw new UsageError(`offset must be a non-negative integer, got ${offset}`);
+  const split = opts.split ?? "all";
+  if (!TEMPLATE_SPLITS.includes(split))
+    throw new UsageError(`unknown split "${String(split)}"`, `use one of ${TEMPLATE_SPLITS.join(", ")}`);
   const profile = opts.profile ?? SITE_PROFILES[lang];
   const parsed = siteProfileSchema.safeParse(profile);
   if (!parsed.success) {
@@ -326,7 +357,8 @@ export function generateNotes(opts: GenerateOptions): Note[] {
     // One stream per note: note i does not depend on the notes before it.
     const rng = new Rng(fnv1a(`${lang}:${seed}:${i}`));
     try {
-      notes.push(generateOne(pack, profile, rng, `${lang}-s${seed}-${i}`));
+      const id = split === "all" ? `${lang}-s${seed}-${i}` : `${lang}-s${seed}-${split}-${i}`;
+      notes.push(generateOne(pack, profile, rng, id, split));
     } catch (err) {
       throw new FedledgerError(`generator bug in ${lang} note ${i}: ${(err as Error).message}`, {
         cause: err,
