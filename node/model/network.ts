@@ -1,6 +1,6 @@
 /**
  * The network on TF.js tensors: embedding bag, optional ReLU hidden layer, linear head. Outputs logits;
- * probabilities are their sigmoids. Used by training (on tf.Variables) and prediction (on constants).
+ * probabilities are their sigmoids. Used by training (on a per-step sub-table) and prediction.
  */
 import * as tf from "@tensorflow/tfjs";
 import { embeddingBag, poolNotes, type IdBatchTensors } from "./bag";
@@ -10,35 +10,15 @@ import type { ModelSpec } from "./spec";
 /** The model's tensors on the backend, keyed by canonical tensor name. */
 export type NetworkParams = Map<string, tf.Tensor>;
 
-/**
- * Uploads weights to the backend, as trainable variables when `trainable`, else as constants.
- * Dispose them with {@link disposeParams}.
- */
-export function uploadParams(
-  weights: Map<string, Float32Array>,
-  spec: ModelSpec,
-  trainable: boolean,
-): NetworkParams {
+/** Uploads weights to the backend as constants. Dispose them with {@link disposeParams}. */
+export function uploadParams(weights: Map<string, Float32Array>, spec: ModelSpec): NetworkParams {
   const params: NetworkParams = new Map();
   for (const { name, shape } of expectedTensors(spec)) {
     const data = weights.get(name);
     if (!data) throw new Error(`tensor "${name}" is missing`);
-    const t = tf.tensor(data, shape, "float32");
-    if (trainable) {
-      params.set(name, tf.variable(t, true, name.replace("/", "_")));
-      t.dispose();
-    } else {
-      params.set(name, t);
-    }
+    params.set(name, tf.tensor(data, shape, "float32"));
   }
   return params;
-}
-
-/** Reads the params back into float32 arrays keyed by tensor name. */
-export function downloadParams(params: NetworkParams): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
-  for (const [name, t] of params) out.set(name, Float32Array.from(t.dataSync() as Float32Array));
-  return out;
 }
 
 /** Frees the params. */

@@ -25,7 +25,7 @@ export class Scorer {
   static async load(bytes: Uint8Array, spec: ModelSpec): Promise<Scorer> {
     const weights = readWeights(bytes, spec);
     await initBackend();
-    return new Scorer(spec, uploadParams(weights, spec, false));
+    return new Scorer(spec, uploadParams(weights, spec));
   }
 
   /** Probabilities, row-major [units, labels], of single units scored on their own. */
