@@ -144,6 +144,11 @@ export function registerDataCommands(program: Command): void {
     .option("--skip-invalid", "skip bad records (listed on stderr) instead of failing")
     .option("--unlabeled", "accept notes without labels")
     .option("--json", "print the summary as JSON")
+    .addHelpText(
+      "after",
+      "\nFails listing file:line: problem for every bad record unless --skip-invalid is given.\n" +
+        "Example:\n  fedledger data validate sv.jsonl notes.csv",
+    )
     .action(async (files: string[], opts: { skipInvalid?: boolean; unlabeled?: boolean; json?: boolean }) => {
       const skipped: NoteProblem[] = [];
       const notes = await loadNotes(files, {
@@ -164,6 +169,7 @@ export function registerDataCommands(program: Command): void {
     .description("show the tokens of a text with their negation/family/planned/removed context marks")
     .argument("<text>", "text of a note or sentence")
     .requiredOption("--lang <code>", `language (${LANGS.join(", ")})`)
+    .addHelpText("after", '\nExample:\n  fedledger data explain "Ingen pacemaker, men ICD." --lang nb')
     .action((text: string, opts: { lang: string }) => {
       printLines(explainContext(text, parseLang(opts.lang)));
     });
@@ -172,6 +178,7 @@ export function registerDataCommands(program: Command): void {
     .command("bench")
     .description("measure feature extraction speed on generated notes (prints notes/s)")
     .option("--n <count>", "notes per language", "4000")
+    .addHelpText("after", "\nExample:\n  fedledger data bench --n 4000")
     .action((opts: { n: string }) => {
       const n = parseInteger(opts.n, "--n", 100, 1_000_000);
       const r = benchmarkFeaturize({ langs: generatorLanguages(), n });
