@@ -124,6 +124,16 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
   // 3. The store's upload records (when it keeps them) say what the sites committed.
   const records = await source.uploads(round.taskId, round.round);
   for (const r of records ?? []) {
+    if (r.problem !== undefined) {
+      link({
+        code: "upload_record_mismatch",
+        message: `${where}: the store's upload record of site ${r.site} cannot be read: ${r.problem}`,
+        site: r.site,
+        expected: "a valid upload record",
+        found: "unreadable",
+      });
+      continue;
+    }
     const c = round.commits.find((x) => same(x.site, r.site));
     if (!c) {
       link({

@@ -28,6 +28,8 @@ export interface StoredUpload {
   numSamples: string;
   metricsHash: string;
   metrics: Metrics;
+  /** Set when the record could not be read; the other fields are then empty. */
+  problem?: string;
 }
 
 /** A read-only source of content-addressed objects. */
@@ -84,15 +86,16 @@ class DirectorySource implements ObjectSource {
     for (const name of names.filter((n) => /^0x[0-9a-f]{40}\.json$/.test(n)).sort()) {
       const file = path.join(dir, name);
       const parsed = uploadRecordSchema.safeParse(parseJson(await fs.readFile(file, "utf8")));
-      // A record that does not parse, or that names another round or site, is reported as an upload whose
-      // fields cannot match any commit.
+      // A record that does not parse, or that names another round or site, is reported with its problem.
       if (!parsed.success || parsed.data.task !== task.toString() || parsed.data.round !== round) {
-        uploads.push(unreadableUpload(name.slice(0, 42)));
+        uploads.push(
+          unreadableUpload(name.slice(0, 42), `${file} is not a valid upload record of this round`),
+        );
         continue;
       }
       const r = parsed.data;
       if (r.site.toLowerCase() !== name.slice(0, 42)) {
-        uploads.push(unreadableUpload(name.slice(0, 42)));
+        uploads.push(unreadableUpload(name.slice(0, 42), `${file} names another site, ${r.site}`));
         continue;
       }
       uploads.push({
@@ -115,8 +118,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-function unreadableUpload(site: string): StoredUpload {
-  return { site, updateHash: "unreadable", numSamples: "unreadable", metricsHash: "unreadable", metrics: {} };
+function unreadableUpload(site: string, problem: string): StoredUpload {
+  return { site, updateHash: "", numSamples: "", metricsHash: "", metrics: {}, problem };
 }
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);

@@ -178,6 +178,26 @@ describe("audit verify: a model's lineage, bit for bit", function () {
     expect(link.message).to.contain("sample count");
   });
 
+  it("names an upload record that cannot be read", async function () {
+    const store = await storeCopy(clean);
+    const target = clean.rounds[2].updates[3];
+    const file = path.join(
+      store,
+      "rounds",
+      clean.taskId.toString(),
+      "3",
+      `${target.site.toLowerCase()}.json`,
+    );
+    await writeFile(file, "{ not json");
+    const link = first(await audit(clean, clean.finalModel.bytes, store));
+    expect(link).to.deep.include({
+      code: "upload_record_mismatch",
+      round: 3,
+      site: target.site.toLowerCase(),
+    });
+    expect(link.message).to.contain("cannot be read").and.contain(file);
+  });
+
   it("detects an aggregator that weighted an update with another sample count than committed", async function () {
     const h = await history({
       rounds: 2,
