@@ -12,6 +12,7 @@ import type { AuditedRound, AuditedUpdate } from "./auditReport";
 import type { BrokenLink } from "./brokenLink";
 import { findIncludedSet } from "./includedSet";
 import type { FetchedObject, ObjectSource } from "./objectSource";
+import type { RoundInputs } from "./roundInputs";
 import { siteLabel, siteName } from "./siteLabel";
 import { statusAt, type SiteRegistryView } from "./siteRegistry";
 import type { LineageRound } from "./traceLineage";
@@ -37,6 +38,8 @@ export interface AuditRoundParameters {
   /** The task's aggregation rule, or null when this build does not know it (reported for the task already). */
   rule: AggregationRule | null;
   source: ObjectSource;
+  /** The round's upload records and update bytes (fetchRoundInputs). */
+  inputs: RoundInputs;
   sites: SiteRegistryView;
   /** Every commit on the path by update hash, to name another site's update found in the wrong place. */
   commitsByHash: ReadonlyMap<string, { task: bigint; round: number; site: string }>;
@@ -61,7 +64,8 @@ function same(a: string, b: string): boolean {
  * unreachable store or chain.
  *
  * @example
- * const { audited, model } = await auditRound({ round, stored, storedLeaves, parent, rule, source, sites, commitsByHash, blockTimes });
+ * const inputs = await fetchRoundInputs(source, round);
+ * const { audited, model } = await auditRound({ round, stored, storedLeaves, parent, rule, source, inputs, sites, commitsByHash, blockTimes });
  */
 export async function auditRound(params: AuditRoundParameters): Promise<AuditRoundResult> {
   const { round, stored, sites, source } = params;
@@ -122,7 +126,7 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
   });
 
   // 3. The store's upload records (when it keeps them) say what the sites committed.
-  const records = await source.uploads(round.taskId, round.round);
+  const { records, fetched } = params.inputs;
   for (const r of records ?? []) {
     if (r.problem !== undefined) {
       link({
@@ -163,9 +167,7 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
         });
   }
 
-  // 4. Fetch every committed update; the intact ones are the first guess of the included set.
-  const fetched = new Map<string, FetchedObject>();
-  for (const c of round.commits) fetched.set(c.site.toLowerCase(), await source.fetch(c.updateHash));
+  // 4. The committed updates the store holds intact are the first guess of the included set.
   for (const u of updates) {
     const got = fetched.get(u.site.toLowerCase()) as FetchedObject;
     u.bytes = got.status;

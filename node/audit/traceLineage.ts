@@ -61,6 +61,9 @@ export interface TraceLineageParameters {
   ledger: TrainingLedger;
   provider: Provider;
   modelHash: string;
+  /** Which block times to read: every block the lineage mentions (default), or only the genesis, task and
+   * finalisation blocks. */
+  times?: "all" | "finalized";
 }
 
 function inconsistent(message: string, extra: Partial<BrokenLink> = {}): LineageBreak {
@@ -207,8 +210,11 @@ export async function traceLineage(params: TraceLineageParameters): Promise<Line
   };
   const rounds = tasks.flatMap((t) => t.rounds);
   const blocks = [genesis.recordedAtBlock, ...tasks.map((t) => t.task.blockNumber)];
-  for (const r of rounds)
-    blocks.push(r.opened.blockNumber, r.finalized.blockNumber, ...r.commits.map((c) => c.blockNumber));
+  for (const r of rounds) {
+    blocks.push(r.finalized.blockNumber);
+    if (params.times !== "finalized")
+      blocks.push(r.opened.blockNumber, ...r.commits.map((c) => c.blockNumber));
+  }
   return {
     modelHash,
     provenance: first,

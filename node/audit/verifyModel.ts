@@ -14,6 +14,7 @@ import type { AuditedTask, AuditReport } from "./auditReport";
 import { auditRound } from "./auditRound";
 import { LineageBreak, type BrokenLink } from "./brokenLink";
 import type { ObjectSource } from "./objectSource";
+import { fetchRoundInputs, type RoundInputs } from "./roundInputs";
 import { readSiteRegistry } from "./siteRegistry";
 import { traceLineage, type Lineage } from "./traceLineage";
 
@@ -98,7 +99,7 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
   // The chain: provenance record, then parents back to the genesis.
   let lineage: Lineage;
   try {
-    lineage = await traceLineage({ ledger, provider, modelHash: hash });
+    lineage = await traceLineage({ ledger, provider, modelHash: hash, times: "finalized" });
   } catch (err) {
     if (!(err instanceof LineageBreak)) throw err;
     links.push({ ...err.link, message: `${subject} (hash ${hash}): ${err.link.message}` });
@@ -109,12 +110,21 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
     round: lineage.provenance.round,
     recordedAtBlock: lineage.provenance.recordedAtBlock,
   };
+  // Reading the store runs ahead by one round (off the main thread), while the main thread re-aggregates.
+  const prefetch = (i: number): Promise<RoundInputs> | undefined => {
+    if (i >= lineage.rounds.length) return undefined;
+    const pending = fetchRoundInputs(source, lineage.rounds[i]);
+    pending.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    return pending;
+  };
+  let next = prefetch(0);
   const registryAddress = await ledger.registry();
   report.chain.registry = registryAddress;
   const registry = ConsortiumRegistry__factory.connect(registryAddress, provider);
 
   // One batch of reads: the registry's site events, each path round's storage and each commit's stored leaf.
-  const [sites, storedRounds, storedLeaves] = await Promise.all([
+  // It is awaited only where first needed, so it runs while the genesis model is fetched.
+  const chainReads = Promise.all([
     readSiteRegistry(registry, params.registryFromBlock ?? 0, lineage.provenance.recordedAtBlock),
     Promise.all(lineage.rounds.map((r) => ledger.getRound(r.taskId, r.round))),
     Promise.all(
@@ -123,6 +133,7 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
       ),
     ),
   ]);
+  chainReads.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
 
   const rules = new Map<string, AggregationRule | null>();
   for (const t of lineage.tasks) {
@@ -170,6 +181,7 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
       });
   }
 
+  const [sites, storedRounds, storedLeaves] = await chainReads;
   const commitsByHash = new Map<string, { task: bigint; round: number; site: string }>();
   for (const r of lineage.rounds)
     for (const c of r.commits)
@@ -177,6 +189,8 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
 
   // Every round, oldest first; each recomputed model is the next round's parent.
   for (const [i, round] of lineage.rounds.entries()) {
+    const inputs = (await next) as RoundInputs;
+    next = prefetch(i + 1);
     const { audited, model } = await auditRound({
       round,
       stored: storedRounds[i],
@@ -184,6 +198,7 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
       parent,
       rule: rules.get(round.taskId.toString()) ?? null,
       source,
+      inputs,
       sites,
       commitsByHash,
       blockTimes: lineage.blockTimes,
