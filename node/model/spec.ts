@@ -55,8 +55,8 @@ export interface ModelSpec {
 /** Default training settings, tuned with scripts/baseline.ts (docs/model.md lists the figures). */
 export const DEFAULT_TRAINING: TrainingConfig = {
   optimizer: "adam",
-  lr: 0.01,
-  epochs: 4,
+  lr: 0.03,
+  epochs: 3,
   batchSize: 64,
   posWeight: 1,
   idDropout: 0,
@@ -75,7 +75,7 @@ export function defaultSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     hidden: 0,
     unit: "sentence",
     scale: "sqrt",
-    threshold: 0.5,
+    threshold: 0.3,
     training: { ...DEFAULT_TRAINING },
     ...overrides,
   });
