@@ -7,6 +7,9 @@ import { FedledgerError } from "../node/errors";
 import { DEMO_DEFAULTS, MAX_DEMO_SITES, parseDemoSettings } from "../node/demo/options";
 import { runDemo } from "../node/demo/runDemo";
 
+// The TF.js backend notice is noise in the demo's output.
+process.env.FEDLEDGER_QUIET ??= "1";
+
 function integer(flag: string) {
   return (value: string): number => {
     if (!/^[0-9]+$/.test(value.trim()))
@@ -57,6 +60,16 @@ function buildCommand(): Command {
         .default(DEMO_DEFAULTS.localEpochs),
     )
     .addOption(
+      new Option("--lr <rate>", "learning rate of local training")
+        .argParser((value: string) => {
+          const rate = Number(value);
+          if (!(rate > 0) || !Number.isFinite(rate))
+            throw new FedledgerError(`--lr must be a positive number, got "${value}"`, { exitCode: 2 });
+          return rate;
+        })
+        .default(DEMO_DEFAULTS.learningRate),
+    )
+    .addOption(
       new Option("--commit-window <s>", "seconds a round accepts commits")
         .argParser(integer("--commit-window"))
         .default(DEMO_DEFAULTS.commitWindowSeconds),
@@ -89,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
     notes: number;
     testNotes: number;
     epochs: number;
+    lr: number;
     commitWindow: number;
     skipBaselines: boolean;
   }>();
@@ -102,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
     notesPerSite: o.notes,
     testNotesPerLang: o.testNotes,
     localEpochs: o.epochs,
+    learningRate: o.lr,
     commitWindowSeconds: o.commitWindow,
     skipBaselines: o.skipBaselines,
   });

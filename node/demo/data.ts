@@ -2,31 +2,29 @@
  * The demo's synthetic data: each site's training notes, written into the site's own folder, and a held-out
  * test set per language that only the demo reads (to score the federated model and the baselines). Everything
  * is generated from the run's seed with each site's profile, so the same seed gives the same files.
+ *
+ * The seeds follow the model package's baseline helper (runBaselines): the training notes of the language at
+ * position i use seed·1000 + 2i and its test notes seed·1000 + 2i + 1, so the helper's local-only and
+ * centralized baselines train on exactly the notes of the first site of each language and are scored on the
+ * same test notes. A sixth or later site (a second hospital of a language) gets a seed of its own.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Lang } from "../text/labels";
-import type { Note } from "../text/note";
-import { generateNotes } from "../text/synth/generate";
-import { SITE_PROFILES } from "../text/synth/profiles";
+import { generateNotes, SITE_PROFILES, writeNotesJsonl, type Note } from "../text/corpus";
 import type { DemoSite } from "./sitePlan";
 
-/** A note as the demo writes it: one JSON object per line. */
-export interface DemoNote {
-  id: string;
-  lang: Lang;
-  text: string;
-  labels: Note["labels"];
-}
+/** A note as the demo writes it: one JSON object per line (id, lang, text, labels). */
+export type DemoNote = Pick<Note, "id" | "lang" | "text" | "labels">;
 
-/** The seed of site `index`'s notes for a run seed. */
+/** The seed of site `index`'s (1-based) training notes for a run seed. */
 export function siteDataSeed(runSeed: number, index: number): number {
-  return runSeed * 1_000 + index;
+  return runSeed * 1_000 + 2 * (index - 1);
 }
 
-/** The seed of a language's test notes for a run seed (never equal to a site seed). */
-export function testDataSeed(runSeed: number): number {
-  return runSeed * 1_000 + 999;
+/** The seed of the test notes of the language at `position` (0-based, in site order) for a run seed. */
+export function testDataSeed(runSeed: number, position: number): number {
+  return runSeed * 1_000 + 2 * position + 1;
 }
 
 function strip(note: Note): DemoNote {
@@ -43,15 +41,18 @@ export function siteNotes(site: DemoSite, runSeed: number, count: number): DemoN
   }).map(strip);
 }
 
-/** The held-out test notes of one language. */
-export function testNotes(lang: Lang, runSeed: number, count: number): DemoNote[] {
-  return generateNotes({ lang, n: count, seed: testDataSeed(runSeed), profile: SITE_PROFILES[lang] }).map(
-    strip,
-  );
+/** The held-out test notes of the language at `position` among the run's languages. */
+export function testNotes(lang: Lang, position: number, runSeed: number, count: number): DemoNote[] {
+  return generateNotes({
+    lang,
+    n: count,
+    seed: testDataSeed(runSeed, position),
+    profile: SITE_PROFILES[lang],
+  }).map(strip);
 }
 
 /** Writes notes as JSON lines, creating the folder. */
 export async function writeNotes(file: string, notes: readonly DemoNote[]): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, notes.map((n) => JSON.stringify(n)).join("\n") + "\n");
+  await writeNotesJsonl(file, [notes as Note[]]);
 }

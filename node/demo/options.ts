@@ -30,6 +30,8 @@ export interface DemoSettings {
   testNotesPerLang: number;
   /** Local epochs per round at each site (the model spec's training.epochs). */
   localEpochs: number;
+  /** Learning rate of local training (the model spec's training.lr). */
+  learningRate: number;
   /** Fewest updates a round must include; defaults to every site (all sites take part in every round). */
   minSites: number;
   /** How long a round accepts commits, in seconds. */
@@ -45,13 +47,14 @@ export interface DemoSettings {
 /** Defaults of {@link DemoSettings}, tuned so the default run finishes within 3 minutes on 2 cores. */
 export const DEMO_DEFAULTS = {
   sites: 5,
-  rounds: 5,
+  rounds: 8,
   keepRunning: false,
   out: "demo-out",
   seed: 1,
   notesPerSite: 800,
-  testNotesPerLang: 400,
-  localEpochs: 2,
+  testNotesPerLang: 1000,
+  localEpochs: 3,
+  learningRate: 0.05,
   commitWindowSeconds: 120,
   pollIntervalMs: 500,
   skipBaselines: false,
@@ -70,6 +73,7 @@ const settingsSchema = z
     notesPerSite: int(10, 1_000_000).default(DEMO_DEFAULTS.notesPerSite),
     testNotesPerLang: int(10, 1_000_000).default(DEMO_DEFAULTS.testNotesPerLang),
     localEpochs: int(1, 1000).default(DEMO_DEFAULTS.localEpochs),
+    learningRate: z.number().gt(0).max(10).default(DEMO_DEFAULTS.learningRate),
     minSites: int(1, MAX_DEMO_SITES).optional(),
     commitWindowSeconds: int(5, 86_400).default(DEMO_DEFAULTS.commitWindowSeconds),
     pollIntervalMs: int(50, 60_000).default(DEMO_DEFAULTS.pollIntervalMs),
@@ -91,6 +95,7 @@ const FLAGS: Record<string, string> = {
   notesPerSite: "--notes",
   testNotesPerLang: "--test-notes",
   localEpochs: "--epochs",
+  learningRate: "--lr",
   minSites: "--min-sites",
   commitWindowSeconds: "--commit-window",
   pollIntervalMs: "--poll-ms",

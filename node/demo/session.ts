@@ -19,7 +19,7 @@ import { FedledgerError, UsageError } from "../errors";
 import { writeModelFile } from "../model/files";
 import { hashModelBytes } from "../model/format";
 import { createInitialModel } from "../model/params";
-import { DEFAULT_TRAINING, defaultSpec, specHash, type ModelSpec } from "../model/spec";
+import { defaultSpec, specHash, type ModelSpec } from "../model/spec";
 import type { Lang } from "../text/labels";
 import { demoLayout, writeAggregatorConfig, writeSiteConfig, type DemoLayout } from "./configs";
 import { setUpConsortium } from "./consortium";
@@ -77,7 +77,7 @@ export function demoSpec(settings: DemoSettings): ModelSpec {
   const base = defaultSpec();
   return defaultSpec({
     features: { ...base.features, ...(settings.buckets ? { buckets: settings.buckets } : {}) },
-    training: { ...DEFAULT_TRAINING, epochs: settings.localEpochs },
+    training: { ...base.training, epochs: settings.localEpochs, lr: settings.learningRate },
   });
 }
 
@@ -112,6 +112,7 @@ export class DemoSession {
   readonly siteProcesses = new Map<string, ManagedProcess>();
 
   private failure: Error | undefined;
+  private readonly closers: (() => Promise<void> | void)[] = [];
   private chainLog?: WriteStream;
   private closing?: Promise<void>;
 
@@ -217,8 +218,8 @@ export class DemoSession {
       this.trainingNotes.set(site.id, notes);
       await writeNotes(this.layout.siteNotes(site), notes);
     }
-    for (const lang of this.languages) {
-      const notes = testNotes(lang, s.seed, s.testNotesPerLang);
+    for (const [position, lang] of this.languages.entries()) {
+      const notes = testNotes(lang, position, s.seed, s.testNotesPerLang);
       this.testSets.set(lang, notes);
       await writeNotes(this.layout.testNotes(lang), notes);
     }
@@ -375,10 +376,16 @@ export class DemoSession {
     );
   }
 
+  /** Registers work to stop when the session closes (before the processes and the chain). */
+  onClose(stop: () => Promise<void> | void): void {
+    this.closers.push(stop);
+  }
+
   /** Stops every process and the chain the demo started. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.display.close();
+      await Promise.all(this.closers.map((stop) => stop()));
       await this.group.stopAll();
       this.provider?.destroy();
       await this.chain?.stop();

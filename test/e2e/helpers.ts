@@ -46,7 +46,7 @@ export function waitForLogEvent(
   timeoutMs = 60_000,
 ): Promise<LogEvent> {
   return new Promise((resolve, reject) => {
-    let off = () => false;
+    let off: () => void = () => undefined;
     const timer = setTimeout(() => {
       off();
       reject(
