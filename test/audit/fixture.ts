@@ -67,6 +67,12 @@ export interface BuildHistoryOptions {
   ledger?: TrainingLedger;
   /** The task's genesis model (random by default), e.g. the final model of an earlier task. */
   genesisBytes?: Uint8Array;
+  /**
+   * A round to abort (one site commits, the commit window passes, the aggregator aborts); it counts among the
+   * task's rounds and produces no model, and the next round starts from the same base. Needs a Hardhat chain
+   * (it moves the chain's clock with evm_increaseTime).
+   */
+  abortRound?: number;
 }
 
 /** One site's update in a round. */
@@ -153,7 +159,8 @@ function round4(x: number): number {
  */
 export async function buildHistory(options: BuildHistoryOptions): Promise<History> {
   const { actors } = options;
-  const rounds = options.rounds ?? 3;
+  const finalised = options.rounds ?? 3;
+  const rounds = finalised + (options.abortRound === undefined ? 0 : 1);
   const layout = options.layout ?? SMALL_LAYOUT;
   const prng = new Prng(options.seed ?? 1, "audit history");
   const provider = actors.admin.provider;
@@ -203,6 +210,19 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
   let parentHash = genesisHash;
   for (let round = 1; round <= rounds; round++) {
     await mined(asAggregator.openRound(taskId, parentHash));
+    if (round === options.abortRound) {
+      const bytes = randomModel(layout, prng, 0.02);
+      const zero = `0x${"00".repeat(32)}`;
+      await mined(
+        ledger.connect(actors.sites[0]).commitUpdate(taskId, round, hashModelBytes(bytes), 10n, zero),
+      );
+      await (provider as unknown as { send(method: string, params: unknown[]): Promise<unknown> }).send(
+        "evm_increaseTime",
+        [3_601],
+      );
+      await mined(asAggregator.abortRound(taskId, round, 2));
+      continue;
+    }
     const excluded = new Set(options.excluded?.(round) ?? []);
     const updates: HistoryUpdate[] = [];
     const records: UploadRecord[] = [];

@@ -117,6 +117,29 @@ describe("audit lineage: a model's family tree", function () {
     expect(report.tasks.map((t) => t.task)).to.deep.equal(["1", "2"]);
   });
 
+  it("steps over an aborted round: the next round starts from the same parent", async function () {
+    const h = await buildHistory({
+      actors,
+      storeDir: path.join(dir, "aborted"),
+      rounds: 3,
+      seed: 13,
+      abortRound: 2,
+    });
+    const doc = await lineage(h, h.finalModel.hash, h.storeDir);
+    expect(doc.rounds.map((r) => r.round)).to.deep.equal([1, 3, 4]);
+    expect(doc.rounds[1].parentModelHash).to.equal(doc.rounds[0].modelHash);
+    expect(doc.tasks[0].abortedRounds).to.deep.equal([{ round: 2, commitCount: 1, reason: 2 }]);
+    expect(formatLineage(doc, "text")).to.contain("round 2 of task 1 was aborted after 1 commit(s)");
+    const report = await verifyModel({
+      ledger: TrainingLedger__factory.connect(h.ledgerAddress, ethers.provider),
+      provider: ethers.provider,
+      modelBytes: h.finalModel.bytes,
+      source: await openObjectSource(h.storeDir),
+    });
+    expect(report.verdict, report.firstBrokenLink?.message).to.equal("passed");
+    expect(report.rounds.map((r) => r.round)).to.deep.equal([1, 3, 4]);
+  });
+
   it("renders text, JSON, Mermaid and DOT", async function () {
     const doc = await lineage(first, first.finalModel.hash, first.storeDir);
     const text = formatLineage(doc, "text");
