@@ -46,7 +46,13 @@ export { computeMetrics, type LabelMetrics, type Metrics, type SetMetrics } from
 export { predictNotes, predictWithScorer, type Prediction, type PredictInput } from "./predict";
 export { Scorer } from "./scorer";
 export type { LabelledText, TextInput } from "./dataset";
-export { exportLayersModel, importLayersModel, LAYERS_MODEL_FILE, LAYERS_WEIGHTS_FILE } from "./layers";
+export {
+  exportLayersModel,
+  importLayersModel,
+  layersModelInputs,
+  LAYERS_MODEL_FILE,
+  LAYERS_WEIGHTS_FILE,
+} from "./layers";
 export {
   readModelBytes,
   readModelFile,
