@@ -72,6 +72,10 @@ export function parseMetrics(text: string): Metrics {
   } catch {
     throw new RangeError("metrics are not valid JSON");
   }
+  const reserved = findReservedKey(raw);
+  if (reserved !== undefined) {
+    throw new RangeError(`metrics may not use the key "__proto__"${reserved ? ` (at ${reserved})` : ""}`);
+  }
   const parsed = metricsSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -82,4 +86,18 @@ export function parseMetrics(text: string): Metrics {
   if (size > MAX_METRICS_BYTES)
     throw new RangeError(`metrics take ${size} bytes as canonical JSON, more than ${MAX_METRICS_BYTES}`);
   return parsed.data;
+}
+
+/**
+ * The path of the first "__proto__" key in a parsed JSON value ("" for the top level), or undefined.
+ * Such a key cannot survive being copied into a plain object, so a hash over it could never be checked.
+ */
+function findReservedKey(value: unknown, path = ""): string | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (key === "__proto__") return path;
+    const found = findReservedKey(child, path ? `${path}.${key}` : key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

@@ -24,7 +24,7 @@ describe("metrics hashing", () => {
     fc.assert(
       fc.property(
         fc.dictionary(
-          fc.string(),
+          fc.string().filter((key) => key !== "__proto__"),
           fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string()),
         ),
         (obj) => {
@@ -35,6 +35,11 @@ describe("metrics hashing", () => {
       ),
       { numRuns: 100 },
     );
+  });
+
+  it("refuses the key __proto__, which a plain object cannot hold", () => {
+    expect(() => parseMetrics('{"__proto__":""}')).to.throw(RangeError, /may not use the key "__proto__"/);
+    expect(() => parseMetrics('{"a":{"__proto__":1}}')).to.throw(RangeError, /\(at a\)/);
   });
 
   it("refuses what is not a JSON object of finite values", () => {
