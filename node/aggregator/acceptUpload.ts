@@ -10,7 +10,7 @@ import { checkUpdate, UpdateCheckError, type TensorLayout } from "../fl/updateCh
 import type { ContentStore, UploadRecord } from "../store";
 import { ApiError } from "./apiError";
 import type { UploadEnvelope } from "./envelope";
-import type { LedgerView } from "./ledgerView";
+import type { AggregatorLedger } from "./ledgerPort";
 import type { RoundGates } from "./roundGates";
 
 /** What upload checks need to know. */
@@ -19,7 +19,7 @@ export interface AcceptUploadDependencies {
   chainId: bigint;
   /** TrainingLedger address (the EIP-712 verifying contract). */
   ledgerAddress: string;
-  view: LedgerView;
+  view: AggregatorLedger;
   store: ContentStore;
   gates: RoundGates;
   /** The tensors every update must have (expectedTensors of the task's spec). */

@@ -62,6 +62,23 @@ export const aggregatorConfigSchema = z
       .default(DEFAULT_MAX_UPLOAD_BYTES),
     pollIntervalMs: z.number().int().min(10).max(600_000).default(2_000),
     uploadGraceSeconds: z.number().int().min(0).max(86_400).default(30),
+    /**
+     * Benchmarks only: run the task with no chain at all (ledgerPort.ts). The rounds follow the ledger's rules
+     * in memory with these parameters; the deployment (or ledger and chainId) only names the signature domain.
+     */
+    offLedger: z
+      .object({
+        sites: z.array(address).min(1),
+        minSitesPerRound: z.number().int().min(1).max(65_535),
+        commitWindowSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 32 - 1),
+        roundsPlanned: z.number().int().min(1).max(65_535),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -84,7 +101,13 @@ export const aggregatorConfigSchema = z
         message: "give a deployment file or addresses, not both",
         path: ["deployment"],
       });
-    if (addresses === 2 && !c.rpc)
+    if (addresses === 2 && c.offLedger && c.chainId === undefined)
+      ctx.addIssue({
+        code: "custom",
+        message: "chainId is required when offLedger is set with addresses",
+        path: ["chainId"],
+      });
+    if (addresses === 2 && !c.rpc && !c.offLedger)
       ctx.addIssue({
         code: "custom",
         message: "rpc is required when the addresses are given",

@@ -1,11 +1,15 @@
 /**
- * What the aggregator reads from the chain, in few round trips: calls issued together go out as one JSON-RPC
- * batch (ethers batches requests made in the same tick).
+ * The aggregator's ledger on a chain (the on-chain implementation of the ledger port, ledgerPort.ts): reads in
+ * few round trips (calls issued together go out as one JSON-RPC batch; ethers batches requests made in the same
+ * tick), and the aggregator's transactions, each waited for until mined.
  */
-import type { Provider } from "ethers";
+import type { ContractTransactionResponse, Provider } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
+import { describeChainError } from "../chain/describeChainError";
 import { getRoundInfo, getTaskInfo, type RoundInfo, type TaskInfo } from "../chain/tasks";
-import { siteStatusName } from "../chain/vocabulary";
+import { ROLES, siteStatusName } from "../chain/vocabulary";
+import { FedledgerError } from "../errors";
+import type { AggregatorLedger } from "./ledgerPort";
 
 /** One UpdateCommitted event. */
 export interface CommitEvent {
@@ -36,13 +40,76 @@ export interface UploadContext {
   commit?: CommitEvent;
 }
 
-/** Read access to the ledger and registry for one task. */
-export class LedgerView {
+/** The ledger and registry contracts, read and written for one aggregator. */
+export class LedgerView implements AggregatorLedger {
+  readonly ledgerAddress: string;
+
+  /** `ledger` must be connected to the aggregator's signer for the writes. */
   constructor(
     readonly ledger: TrainingLedger,
     readonly registry: ConsortiumRegistry,
     readonly provider: Provider,
-  ) {}
+  ) {
+    this.ledgerAddress = String(ledger.target);
+  }
+
+  /** The address of the signer the ledger is connected to, if any. */
+  async signerAddress(): Promise<string | undefined> {
+    const runner = this.ledger.runner;
+    return runner && "getAddress" in runner
+      ? (runner as { getAddress(): Promise<string> }).getAddress()
+      : undefined;
+  }
+
+  /** Whether `account` holds the aggregator role in the registry. */
+  isAggregator(account: string): Promise<boolean> {
+    return this.registry.hasRole(ROLES.aggregator, account);
+  }
+
+  /** The leaves the sites committed in a round, in one batch. */
+  commitLeaves(taskId: bigint, round: number, sites: readonly string[]): Promise<string[]> {
+    return Promise.all(sites.map((site) => this.ledger.commitLeaf(taskId, round, site)));
+  }
+
+  /** Whether the ledger recorded this model hash. */
+  isRecorded(modelHash: string): Promise<boolean> {
+    return this.ledger.isRecorded(modelHash);
+  }
+
+  /** Sends openRound and waits until it is mined. */
+  openRound(taskId: bigint, baseModelHash: string): Promise<void> {
+    return this.send("open_round", () => this.ledger.openRound(taskId, baseModelHash));
+  }
+
+  /** Sends finalizeRound and waits until it is mined. */
+  finalizeRound(
+    taskId: bigint,
+    round: number,
+    modelHash: string,
+    updatesRoot: string,
+    includedCount: number,
+    metricsHash: string,
+  ): Promise<void> {
+    return this.send("finalize_round", () =>
+      this.ledger.finalizeRound(taskId, round, modelHash, updatesRoot, includedCount, metricsHash),
+    );
+  }
+
+  /** Sends abortRound and waits until it is mined. */
+  abortRound(taskId: bigint, round: number, reason: 1 | 2): Promise<void> {
+    return this.send("abort_round", () => this.ledger.abortRound(taskId, round, reason));
+  }
+
+  private async send(action: string, call: () => Promise<ContractTransactionResponse>): Promise<void> {
+    let tx: ContractTransactionResponse;
+    try {
+      tx = await call();
+    } catch (err) {
+      throw new FedledgerError(`${action} was refused: ${describeChainError(err, { ledger: this.ledger })}`);
+    }
+    const receipt = await tx.wait();
+    if (!receipt || receipt.status !== 1) throw new FedledgerError(`${action} transaction ${tx.hash} failed`);
+  }
 
   /** The task, or undefined when the ledger has no task with this id. */
   async task(taskId: bigint): Promise<TaskInfo | undefined> {

@@ -12,8 +12,6 @@
  * an open round is aggregated again from the same stored uploads (same bytes), and the round's status is read
  * again right before finalising, so a round is never finalised twice.
  */
-import type { ContractTransactionResponse } from "ethers";
-import type { TrainingLedger } from "../../typechain-types";
 import { describeChainError } from "../chain/describeChainError";
 import type { RoundInfo } from "../chain/tasks";
 import { FedledgerError } from "../errors";
@@ -21,7 +19,8 @@ import { canonicalJson } from "../fl/metrics";
 import { buildUpdateTree, commitLeaf } from "../fl/merkle";
 import { getAggregationRule } from "../fl/rules";
 import type { ContentStore, UploadRecord } from "../store";
-import type { LedgerView, ChainSnapshot } from "./ledgerView";
+import type { AggregatorLedger } from "./ledgerPort";
+import type { ChainSnapshot } from "./ledgerView";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
 import type { RoundGates } from "./roundGates";
@@ -29,9 +28,8 @@ import type { RoundGates } from "./roundGates";
 /** What the driver needs. */
 export interface RoundDriverDependencies {
   taskId: bigint;
-  /** The ledger connected to the aggregator's signer. */
-  ledger: TrainingLedger;
-  view: LedgerView;
+  /** The ledger (on a chain, or off-chain for benchmarks), see ledgerPort.ts. */
+  view: AggregatorLedger;
   store: ContentStore;
   gates: RoundGates;
   metrics: AggregatorMetrics;
@@ -131,20 +129,13 @@ export class RoundDriver {
     return false;
   }
 
-  private async send(action: string, sent: Promise<ContractTransactionResponse>): Promise<void> {
+  /** Runs a ledger write and returns how long it took (send to receipt on a chain), in seconds. */
+  private async send(action: string, write: () => Promise<void>): Promise<number> {
     const started = process.hrtime.bigint();
-    let tx: ContractTransactionResponse;
-    try {
-      tx = await sent;
-    } catch (err) {
-      throw new FedledgerError(
-        `${action} was refused: ${describeChainError(err, { ledger: this.deps.ledger })}`,
-      );
-    }
-    const receipt = await tx.wait();
+    await write();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.deps.metrics.chainWaitSeconds.observe({ action }, seconds);
-    if (!receipt || receipt.status !== 1) throw new FedledgerError(`${action} transaction ${tx.hash} failed`);
+    return Number(seconds.toFixed(4));
   }
 
   private async openRound(round: number, base: string): Promise<void> {
@@ -152,8 +143,15 @@ export class RoundDriver {
       throw new FedledgerError(`the base model ${base} of round ${round} is not in the store`, {
         hint: "Copy the model file into the store (objects/<hash>) or use the store of the aggregator that made it",
       });
-    await this.send("open_round", this.deps.ledger.openRound(this.deps.taskId, base));
-    this.deps.log("info", "round_opened", { task: this.deps.taskId, round, baseModelHash: base });
+    const ledgerSeconds = await this.send("open_round", () =>
+      this.deps.view.openRound(this.deps.taskId, base),
+    );
+    this.deps.log("info", "round_opened", {
+      task: this.deps.taskId,
+      round,
+      baseModelHash: base,
+      ledgerSeconds,
+    });
   }
 
   private async driveOpenRound(snap: ChainSnapshot, round: RoundInfo): Promise<void> {
@@ -176,11 +174,12 @@ export class RoundDriver {
    * stored record (a record altered on disk is left out), and the bytes in the store are intact.
    */
   private async usableUploads(round: number): Promise<UploadRecord[]> {
-    const { taskId, view, log, store, ledger } = this.deps;
+    const { taskId, view, log, store } = this.deps;
     const uploads = await store.listRound(taskId, round);
+    const sites = uploads.map((u) => u.site);
     const [statuses, leaves] = await Promise.all([
-      view.siteStatuses(uploads.map((u) => u.site)),
-      Promise.all(uploads.map((u) => ledger.commitLeaf(taskId, round, u.site))),
+      view.siteStatuses(sites),
+      view.commitLeaves(taskId, round, sites),
     ]);
     const usable: UploadRecord[] = [];
     for (let i = 0; i < uploads.length; i++) {
@@ -222,7 +221,7 @@ export class RoundDriver {
 
   /** Returns true when the round was finalised or aborted on the chain (by this call or earlier). */
   private async aggregateAndRecord(round: RoundInfo, deadlinePassed: boolean): Promise<boolean> {
-    const { taskId, store, log, ledger, view } = this.deps;
+    const { taskId, store, log, view } = this.deps;
     const included = await this.usableUploads(round.round);
     if (included.length < round.minSitesPerRound) {
       if (!deadlinePassed) return false;
@@ -273,7 +272,7 @@ export class RoundDriver {
     // Check the chain right before sending: a previous process may have finished this round already.
     const [fresh, alreadyRecorded] = await Promise.all([
       view.round(taskId, round.round),
-      ledger.isRecorded(modelHash),
+      view.isRecorded(modelHash),
     ]);
     if (fresh.status !== "Open") {
       log("info", "round_already_closed", { task: taskId, round: round.round, status: fresh.status });
@@ -283,9 +282,8 @@ export class RoundDriver {
       log("warn", "model_already_recorded", { task: taskId, round: round.round, modelHash });
       return deadlinePassed ? this.abort(round, 2, included.length) : false;
     }
-    await this.send(
-      "finalize_round",
-      ledger.finalizeRound(taskId, round.round, modelHash, tree.root, included.length, metricsHash),
+    const ledgerSeconds = await this.send("finalize_round", () =>
+      view.finalizeRound(taskId, round.round, modelHash, tree.root, included.length, metricsHash),
     );
     this.deps.metrics.roundsFinalized.inc();
     log("info", "round_finalized", {
@@ -296,15 +294,16 @@ export class RoundDriver {
       updatesRoot: tree.root,
       included: included.length,
       metricsHash,
+      ledgerSeconds,
     });
     return true;
   }
 
   private async abort(round: RoundInfo, reason: 1 | 2, usable: number): Promise<boolean> {
-    const { taskId, view, ledger, log } = this.deps;
+    const { taskId, view, log } = this.deps;
     const fresh = await view.round(taskId, round.round);
     if (fresh.status !== "Open") return true;
-    await this.send("abort_round", ledger.abortRound(taskId, round.round, reason));
+    const ledgerSeconds = await this.send("abort_round", () => view.abortRound(taskId, round.round, reason));
     this.deps.metrics.roundsAborted.inc({ reason: String(reason) });
     log("warn", "round_aborted", {
       task: taskId,
@@ -313,6 +312,7 @@ export class RoundDriver {
       commits: fresh.commitCount,
       usable,
       minSites: round.minSitesPerRound,
+      ledgerSeconds,
     });
     return true;
   }

@@ -1,7 +1,7 @@
 import { metricsHash } from "../fl/metrics";
 import type { ContentStore } from "../store";
 import { ApiError } from "./apiError";
-import type { LedgerView } from "./ledgerView";
+import type { AggregatorLedger } from "./ledgerPort";
 import type { RoundGates } from "./roundGates";
 
 /** The JSON document of `GET /tasks/:task/rounds/:round`. */
@@ -50,7 +50,7 @@ function meanOfNumbers(records: readonly { metrics: Record<string, unknown> }[])
 
 /** Builds the status document of one round from the chain and the store. */
 export async function roundStatus(
-  deps: { taskId: bigint; view: LedgerView; store: ContentStore; gates: RoundGates },
+  deps: { taskId: bigint; view: AggregatorLedger; store: ContentStore; gates: RoundGates },
   round: number,
 ): Promise<RoundStatusDocument> {
   const info = await deps.view.round(deps.taskId, round);

@@ -9,7 +9,7 @@
  *
  * Errors are JSON `{ error, message, hint }` with the status of their code (apiError.ts).
  */
-import express, { type NextFunction, type Request, type Response } from "express";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { isError } from "ethers";
 import { describeChainError } from "../chain/describeChainError";
 import { normaliseHash, StoreCorruptionError, type ContentStore } from "../store";
@@ -29,6 +29,8 @@ export interface AggregatorAppDependencies extends AcceptUploadDependencies {
   metrics: AggregatorMetrics;
   log: Logger;
   maxUploadBytes: number;
+  /** Extra routes under /ledger (the off-chain ledger's endpoints for sites; see ledgerPort.ts). */
+  ledgerRoutes?: Router;
 }
 
 function isOctetStream(req: Request): boolean {
@@ -142,6 +144,8 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
       throw new ApiError("unknown_task", `this aggregator serves task ${deps.taskId}, not task ${task}`);
     res.json(await roundStatus(deps, Number(round)));
   });
+
+  if (deps.ledgerRoutes) app.use("/ledger", deps.ledgerRoutes);
 
   app.use((_req, _res, next) => next(new ApiError("not_found", "no such endpoint", "See docs/protocol.md")));
 

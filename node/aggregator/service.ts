@@ -6,7 +6,6 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Provider } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
-import { ROLES } from "../chain/vocabulary";
 import { FedledgerError } from "../errors";
 import { getAggregationRule } from "../fl/rules";
 import { checkUpdate, UpdateCheckError } from "../fl/updateCheck";
@@ -14,7 +13,10 @@ import { hashModelBytes } from "../model/format";
 import { expectedTensors } from "../model/params";
 import { specHash, type ModelSpec } from "../model/spec";
 import type { ContentStore } from "../store";
+import type { AggregatorLedger } from "./ledgerPort";
 import { LedgerView } from "./ledgerView";
+import { OffChainLedger } from "./offChainLedger";
+import { offChainLedgerRoutes } from "./offChainRoutes";
 import { jsonLineLogger, type Logger } from "./log";
 import { createAggregatorMetrics, type AggregatorMetrics } from "./metrics";
 import { RoundDriver } from "./roundDriver";
@@ -23,11 +25,16 @@ import { createAggregatorApp } from "./server";
 
 /** Everything the service needs, already connected and loaded. */
 export interface AggregatorServiceParameters {
-  /** The ledger, connected to the aggregator's signer. */
-  ledger: TrainingLedger;
-  registry: ConsortiumRegistry;
+  /** The ledger, connected to the aggregator's signer (not needed with `ledgerPort`). */
+  ledger?: TrainingLedger;
+  registry?: ConsortiumRegistry;
   /** Provider of the chain; it should not cache requests (ethers JsonRpcProvider option cacheTimeout: -1). */
-  provider: Provider;
+  provider?: Provider;
+  /**
+   * Another implementation of the ledger port instead of the contracts: an OffChainLedger runs the rounds with
+   * no chain at all (benchmarks only, see ledgerPort.ts); its endpoints for sites are served under /ledger.
+   */
+  ledgerPort?: AggregatorLedger;
   chainId: bigint | number;
   taskId: bigint | number;
   spec: ModelSpec;
@@ -59,7 +66,7 @@ export interface AggregatorService {
 
 async function checkTask(
   params: AggregatorServiceParameters,
-  view: LedgerView,
+  view: AggregatorLedger,
   taskId: bigint,
   signer: string,
 ) {
@@ -88,7 +95,7 @@ async function checkTask(
     throw err;
   }
   getAggregationRule(task.aggregationRule);
-  if (!(await params.registry.hasRole(ROLES.aggregator, signer)))
+  if (!(await view.isAggregator(signer)))
     throw new FedledgerError(`${signer} does not hold the aggregator role`, {
       hint: "Ask the admins to grant it (`fedledger role vote aggregator <address> --grant`) or sign with the aggregator key",
     });
@@ -110,22 +117,21 @@ export async function startAggregatorService(
   const taskId = BigInt(params.taskId);
   const chainId = BigInt(params.chainId);
   const log = params.log ?? jsonLineLogger();
-  const runner = params.ledger.runner;
-  const signer =
-    runner && "getAddress" in runner
-      ? await (runner as { getAddress(): Promise<string> }).getAddress()
-      : undefined;
+  let view: AggregatorLedger;
+  if (params.ledgerPort) view = params.ledgerPort;
+  else if (params.ledger && params.registry && params.provider)
+    view = new LedgerView(params.ledger, params.registry, params.provider);
+  else throw new FedledgerError("the aggregator needs the ledger, the registry and a provider");
+  const signer = await view.signerAddress();
   if (!signer) throw new FedledgerError("the aggregator needs the ledger connected to a signer");
-  const view = new LedgerView(params.ledger, params.registry, params.provider);
   await checkTask(params, view, taskId, signer);
   await params.store.put(params.genesis);
 
-  const ledgerAddress = await params.ledger.getAddress();
+  const ledgerAddress = view.ledgerAddress;
   const metrics = createAggregatorMetrics();
   const gates = new RoundGates();
   const driver = new RoundDriver({
     taskId,
-    ledger: params.ledger,
     view,
     store: params.store,
     gates,
@@ -146,6 +152,7 @@ export async function startAggregatorService(
     metrics,
     log,
     maxUploadBytes: params.maxUploadBytes,
+    ledgerRoutes: view instanceof OffChainLedger ? offChainLedgerRoutes(view, chainId) : undefined,
   });
 
   const host = params.host ?? "127.0.0.1";
