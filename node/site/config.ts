@@ -103,6 +103,8 @@ export const siteConfigSchema = z
     pollIntervalMs: z.number().int().min(50).max(600_000).default(DEFAULT_POLL_INTERVAL_MS),
     maxRetryDelayMs: z.number().int().min(100).max(3_600_000).default(30_000),
     keepRunning: z.boolean().default(false),
+    /** Benchmarks only: use the aggregator's off-chain ledger instead of a chain (see ledgerPort.ts). */
+    offLedger: z.boolean().default(false),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -125,11 +127,17 @@ export const siteConfigSchema = z
         message: "give a deployment file or addresses, not both",
         path: ["deployment"],
       });
-    if (addresses === 2 && !c.rpc)
+    if (addresses === 2 && !c.rpc && !c.offLedger)
       ctx.addIssue({
         code: "custom",
         message: "is required when ledger and registry are given",
         path: ["rpc"],
+      });
+    if (addresses === 2 && c.offLedger && c.chainId === undefined)
+      ctx.addIssue({
+        code: "custom",
+        message: "is required when offLedger is set with ledger and registry",
+        path: ["chainId"],
       });
     c.tasks.forEach((t, i) => {
       if (!t.aggregator && !c.aggregator)
@@ -181,6 +189,8 @@ export interface SiteConfig {
   maxRetryDelayMs: number;
   /** Keep running (idle) after every task has finished, instead of returning. */
   keepRunning: boolean;
+  /** Benchmarks only: no chain; the aggregator's off-chain ledger over HTTP (ledgerPort.ts). */
+  offLedger: boolean;
 }
 
 /** What to do about a wrong field, by its top-level name. */
@@ -203,6 +213,7 @@ const FIELD_HINTS: Record<string, string> = {
   pollIntervalMs: 'Set "pollIntervalMs" to an integer from 50 to 600000',
   maxRetryDelayMs: 'Set "maxRetryDelayMs" to an integer from 100 to 3600000',
   keepRunning: 'Set "keepRunning" to true or false',
+  offLedger: 'Set "offLedger" to true (benchmarks without a chain) or false',
 };
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -256,6 +267,7 @@ export function parseSiteConfig(value: unknown, baseDir: string, source = "the s
     pollIntervalMs: c.pollIntervalMs,
     maxRetryDelayMs: c.maxRetryDelayMs,
     keepRunning: c.keepRunning,
+    offLedger: c.offLedger,
   };
 }
 

@@ -15,7 +15,6 @@ import { siteEvent, type SiteEvent, type SiteEventHandler } from "./events";
 import { backoffDelay, isTransientError, sleep } from "./retry";
 import type { SiteRuntime, SiteTask } from "./runtime";
 import { reportMetrics, validationScores } from "./siteMetrics";
-import { readTaskSnapshot } from "./snapshot";
 import { startSite } from "./startSite";
 import { deliverUpdate, StopRequestedError, takePart, type RoundOutcome } from "./takePart";
 
@@ -99,7 +98,7 @@ async function evaluateFinal(rt: SiteRuntime, task: SiteTask, model: string, pro
 async function stepTask(rt: SiteRuntime, task: SiteTask, progress: TaskProgress): Promise<void> {
   const taskLabel = task.id.toString();
   progress.doing = "reading the task from the chain";
-  const snap = await readTaskSnapshot(rt, task.id, rt.site, progress.current);
+  const snap = await rt.ledger.snapshot(task.id, rt.site, progress.current);
   progress.current = snap.task.currentRound;
   if (snap.siteStatus !== "Active") {
     if (progress.lastStatus !== snap.siteStatus)
@@ -261,7 +260,7 @@ export async function runSite(config: SiteConfig, options: RunSiteOptions = {}):
       await sleep(delay, signal);
     }
   } finally {
-    rt.provider.destroy();
+    rt.ledger.close();
   }
   emit(siteEvent("site_stopped", { reason }));
   return { reason, site: rt.site, tasks: [...progress.values()].map((p) => p.summary) };

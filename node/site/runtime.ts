@@ -1,12 +1,12 @@
 /**
  * The connected, checked state a running site works with (built by startSite from a config).
  */
-import type { BaseWallet, JsonRpcProvider } from "ethers";
-import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
+import type { BaseWallet } from "ethers";
 import type { ModelSpec } from "../model/spec";
 import type { Note } from "../text/corpus";
 import type { SiteConfig } from "./config";
 import type { SiteEventHandler } from "./events";
+import type { SiteLedger } from "./ledgerPort";
 import type { SiteState } from "./state";
 
 /** A task the site takes part in, checked against the chain. */
@@ -24,10 +24,8 @@ export interface SiteRuntime {
   /** The site's operator address (the signer's). */
   site: string;
   signer: BaseWallet;
-  /** The ledger connected to the site's signer. */
-  ledger: TrainingLedger;
-  registry: ConsortiumRegistry;
-  provider: JsonRpcProvider;
+  /** The ledger: the contracts on a chain, or the aggregator's off-chain ledger (benchmarks), see ledgerPort.ts. */
+  ledger: SiteLedger;
   chainId: number;
   ledgerAddress: string;
   tasks: SiteTask[];

@@ -11,8 +11,6 @@ import { loadDeployment } from "../chain/deployment";
 import { readKeystore } from "../chain/keystore";
 import { resolvePassword } from "../chain/password";
 import { resolveSigner } from "../chain/signer";
-import { getTaskInfo } from "../chain/tasks";
-import { siteStatusName } from "../chain/vocabulary";
 import { FedledgerError, UsageError } from "../errors";
 import { initBackend } from "../model/backend";
 import { readSpecFile } from "../model/files";
@@ -21,6 +19,8 @@ import { ConsortiumRegistry__factory, TrainingLedger__factory } from "../../type
 import type { SiteConfig } from "./config";
 import { loadSiteNotes } from "./data";
 import type { SiteEventHandler } from "./events";
+import { OnChainSiteLedger, type SiteLedger } from "./ledgerPort";
+import { openOffChainSiteLedger } from "./offChainLedger";
 import type { SiteRuntime, SiteTask } from "./runtime";
 import { splitNotes } from "./split";
 import { SiteState } from "./state";
@@ -91,20 +91,15 @@ async function connectLedger(config: SiteConfig) {
   }
 }
 
-async function checkTasks(
-  config: SiteConfig,
-  specs: ModelSpec[],
-  ledger: SiteRuntime["ledger"],
-): Promise<SiteTask[]> {
-  const count = await ledger.taskCount();
+async function checkTasks(config: SiteConfig, specs: ModelSpec[], ledger: SiteLedger): Promise<SiteTask[]> {
   return Promise.all(
     config.tasks.map(async (t, i) => {
-      if (t.id > count)
+      const info = await ledger.task(t.id);
+      if (!info)
         throw new UsageError(
-          `task ${t.id} (tasks.${i}.id) does not exist on the ledger, which holds ${count} task(s)`,
+          `task ${t.id} (tasks.${i}.id) does not exist on the ledger`,
           "Check the task id with `fedledger task show <id>`",
         );
-      const info = await getTaskInfo(ledger, t.id);
       const want = specHash(specs[i]);
       if (want !== info.specHash.toLowerCase())
         throw new UsageError(
@@ -134,19 +129,34 @@ export async function startSite(config: SiteConfig, options: StartSiteOptions): 
   const { notes, skipped } = await loadSiteNotes(config.data, config.skipInvalidNotes);
   const { train, validation } = splitNotes(notes, config.validationShare, config.training.seed);
 
-  const { connection, signer, ledger, registry } = await connectLedger(config);
+  let ledger: SiteLedger;
+  let signer: BaseWallet;
+  if (config.offLedger) ({ ledger, signer } = await openOffChainSiteLedger(config));
+  else {
+    const c = await connectLedger(config);
+    signer = c.signer;
+    const address = await c.ledger.getAddress();
+    ledger = new OnChainSiteLedger(
+      c.ledger,
+      c.registry,
+      c.connection.provider,
+      c.connection.chainId,
+      address,
+      signer,
+    );
+  }
   try {
     const site = await signer.getAddress();
-    const status = siteStatusName(await registry.siteStatus(site));
+    const status = await ledger.siteStatus(site);
     if (status !== "Active")
       throw new FedledgerError(
         `site ${site} is ${status === "None" ? "not registered" : status} in the registry; only Active sites take part`,
         { hint: STATUS_HINTS[status] ?? "Ask the consortium admins", exitCode: 2 },
       );
     const tasks = await checkTasks(config, specs, ledger);
-    const ledgerAddress = await ledger.getAddress();
+    const ledgerAddress = ledger.ledgerAddress;
     const state = await SiteState.open(config.stateDir, {
-      chainId: connection.chainId,
+      chainId: ledger.chainId,
       ledger: ledgerAddress,
       site,
     });
@@ -155,9 +165,7 @@ export async function startSite(config: SiteConfig, options: StartSiteOptions): 
       site,
       signer,
       ledger,
-      registry,
-      provider: connection.provider,
-      chainId: connection.chainId,
+      chainId: ledger.chainId,
       ledgerAddress,
       tasks,
       train,
@@ -170,7 +178,7 @@ export async function startSite(config: SiteConfig, options: StartSiteOptions): 
       signal: options.signal,
     };
   } catch (err) {
-    connection.provider.destroy();
+    ledger.close();
     throw err;
   }
 }

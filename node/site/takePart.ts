@@ -5,11 +5,8 @@
  * site restarted at any point carries on without a second commit and re-uploads only when the aggregator lacks
  * the update.
  */
-import { isError } from "ethers";
 import { AggregatorRequestError, uploadUpdate } from "../aggregator/client";
-import { decodeChainError, toFedledgerError } from "../chain/describeChainError";
 import type { RoundInfo } from "../chain/tasks";
-import { confirmTransaction } from "../chain/transactions";
 import { signUpdate } from "../fl/signature";
 import { aggregatorHoldsUpdate } from "./aggregatorHolds";
 import { siteEvent } from "./events";
@@ -49,16 +46,6 @@ const FINAL_REFUSALS = new Set([
 
 function checkStop(rt: SiteRuntime): void {
   if (rt.signal.aborted) throw new StopRequestedError();
-}
-
-/** The name of the ledger's custom error behind a failed transaction, if any. */
-function revertName(err: unknown): string | undefined {
-  const revert = (err as { revert?: { name?: unknown } }).revert;
-  if (typeof revert?.name === "string") return revert.name;
-  const data = (err as { data?: unknown }).data;
-  if (isError(err, "CALL_EXCEPTION") && typeof data === "string")
-    return decodeChainError(data, "ledger")?.name;
-  return undefined;
 }
 
 function recordOf(
@@ -122,11 +109,15 @@ async function commit(
 ): Promise<RoundRecord | RoundOutcome> {
   const taskLabel = task.id.toString();
   const started = Date.now();
-  try {
-    const receipt = await confirmTransaction(
-      rt.ledger.commitUpdate(task.id, round.round, record.updateHash, record.numSamples, record.metricsHash),
-    );
-    const saved = await rt.state.write(recordOf(task, round, record, "committed", receipt.hash));
+  const result = await rt.ledger.commitUpdate({
+    taskId: task.id,
+    round: round.round,
+    updateHash: record.updateHash,
+    numSamples: record.numSamples,
+    metricsHash: record.metricsHash,
+  });
+  if (result.committed) {
+    const saved = await rt.state.write(recordOf(task, round, record, "committed", result.tx));
     rt.emit(
       siteEvent("committed", {
         task: taskLabel,
@@ -134,38 +125,33 @@ async function commit(
         updateHash: record.updateHash,
         numSamples: record.numSamples,
         metricsHash: record.metricsHash,
-        tx: receipt.hash,
-        block: receipt.blockNumber,
+        tx: result.tx,
+        block: result.block,
         ms: Date.now() - started,
       }),
     );
     return saved;
-  } catch (err) {
-    const name = revertName(err);
-    if (name === "LedgerAlreadyCommitted") {
-      if (!(await commitMatches(rt, task, round.round, record))) return unrecoverable(rt, task, round);
-      rt.emit(
-        siteEvent("commit_found", {
-          task: taskLabel,
-          round: round.round,
-          updateHash: record.updateHash,
-          source: "state",
-        }),
-      );
-      return rt.state.write(recordOf(task, round, record, "committed"));
-    }
-    if (name === "LedgerCommitWindowClosed" || name === "LedgerRoundNotOpen") {
-      rt.emit(
-        siteEvent("commit_skipped", {
-          task: taskLabel,
-          round: round.round,
-          reason: name === "LedgerRoundNotOpen" ? "the round closed" : "the commit window closed",
-        }),
-      );
-      return "missed";
-    }
-    throw toFedledgerError(err, { ledger: rt.ledger, registry: rt.registry });
   }
+  if (result.refusal === "already_committed") {
+    if (!(await commitMatches(rt, task, round.round, record))) return unrecoverable(rt, task, round);
+    rt.emit(
+      siteEvent("commit_found", {
+        task: taskLabel,
+        round: round.round,
+        updateHash: record.updateHash,
+        source: "state",
+      }),
+    );
+    return rt.state.write(recordOf(task, round, record, "committed"));
+  }
+  rt.emit(
+    siteEvent("commit_skipped", {
+      task: taskLabel,
+      round: round.round,
+      reason: result.refusal === "round_not_open" ? "the round closed" : "the commit window closed",
+    }),
+  );
+  return "missed";
 }
 
 function unrecoverable(rt: SiteRuntime, task: SiteTask, round: RoundInfo): RoundOutcome {
