@@ -15,6 +15,7 @@ import { ContentStore } from "../store";
 import { ConsortiumRegistry__factory, TrainingLedger__factory } from "../../typechain-types";
 import type { AggregatorConfig } from "./config";
 import type { Logger } from "./log";
+import { runAggregatorOffLedger } from "./runOffLedger";
 import { startAggregatorService, type AggregatorService } from "./service";
 
 async function signerFor(
@@ -44,6 +45,7 @@ export async function runAggregatorFromConfig(
   config: AggregatorConfig,
   log?: Logger,
 ): Promise<AggregatorService> {
+  if (config.offLedger) return runAggregatorOffLedger(config, log);
   const deployment = config.deployment ? await loadDeployment(config.deployment) : undefined;
   const checked = await connectChain({ rpc: config.rpc ?? deployment?.rpc ?? "", chainId: config.chainId });
   checked.provider.destroy();
@@ -53,7 +55,13 @@ export async function runAggregatorFromConfig(
   const request = new FetchRequest(checked.url);
   request.timeout = 30_000;
   const network = Network.from(checked.chainId);
-  const provider = new JsonRpcProvider(request, network, { staticNetwork: network, cacheTimeout: -1 });
+  // batchStallTime 0: same-tick requests still share a batch, but no request waits 10 ms (ethers' default) for
+  // company; each round makes a few dozen requests in sequence, so the default stall adds up.
+  const provider = new JsonRpcProvider(request, network, {
+    staticNetwork: network,
+    cacheTimeout: -1,
+    batchStallTime: 0,
+  });
   const connection = { ...checked, provider };
   const signer = await signerFor(config, connection.provider, connection.chainId);
   let ledger, registry;

@@ -46,10 +46,13 @@ export async function connectChain(params: ConnectChainParameters): Promise<Chai
   request.timeout = params.requestTimeoutMs ?? 30_000;
   const network = Network.from(chainId);
   // cacheTimeout -1: no short-lived result cache, so back-to-back transactions see fresh nonces.
+  // batchStallTime 0: requests made in the same tick still go out as one batch, but a lone request is not held
+  // back 10 ms (ethers' default) waiting for company; a transaction makes about five requests in sequence.
   const provider = new JsonRpcProvider(request, network, {
     staticNetwork: network,
     pollingInterval: 1_000,
     cacheTimeout: -1,
+    batchStallTime: 0,
   });
   return { url, chainId, provider };
 }
