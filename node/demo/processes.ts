@@ -178,3 +178,60 @@ export class ProcessGroup {
     this.hooked = false;
   }
 }
+
+/** One parsed JSON log line of a service (the aggregator and the sites log one JSON object per event). */
+export type LogEvent = Record<string, unknown> & { event?: string; time?: string };
+
+/** Parses a log line as a JSON object, or undefined when it is not one. */
+export function parseLogEvent(line: string): LogEvent | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === "object" ? (value as LogEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Resolves with the first JSON log line of `proc` from now on for which `match` holds; rejects after
+ * `timeoutMs`, or when the process exits first.
+ *
+ * @example
+ * await waitForLogEvent(aggregator, (e) => e.event === "task_done", 120_000);
+ */
+export function waitForLogEvent(
+  proc: ManagedProcess,
+  match: (event: LogEvent) => boolean,
+  timeoutMs = 60_000,
+): Promise<LogEvent> {
+  return new Promise((resolve, reject) => {
+    let off: () => void = () => undefined;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      off();
+      fn();
+    };
+    const timer = setTimeout(
+      () =>
+        settle(() =>
+          reject(
+            new Error(
+              `${proc.name}: no matching log line within ${timeoutMs} ms; last lines:\n${proc.tail(5).join("\n")}`,
+            ),
+          ),
+        ),
+      timeoutMs,
+    );
+    off = proc.onLine((line) => {
+      const event = parseLogEvent(line);
+      if (event && match(event)) settle(() => resolve(event));
+    });
+    void proc.exited.then((exit) =>
+      settle(() => reject(new Error(`${proc.name} ${describeExit(exit)} before the awaited log line`))),
+    );
+  });
+}

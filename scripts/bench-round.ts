@@ -1,0 +1,323 @@
+/**
+ * `npm run bench:round [-- options]`: what the ledger costs a federated round.
+ *
+ * Runs the same rounds with and without the ledger, with the same processes (the real `fedledger aggregator
+ * run` and `fedledger site run`), the same HTTP uploads, the same notes, seeds and training:
+ *
+ *   - with the ledger: the TrainingLedger on the embedded chain (open, commit, finalise are transactions, and
+ *     the services poll the chain);
+ *   - without it: the aggregator keeps the rounds in memory under the same rules (its off-chain ledger,
+ *     node/aggregator/ledgerPort.ts) and the sites read rounds and commit over its HTTP API. The chain keeps
+ *     running idle; the script counts its requests during these runs (it must be zero).
+ *
+ * The two kinds of run alternate (`--pairs`, with the order swapped in every other pair) so that load from
+ * elsewhere on the machine hits both alike. Prints, per round, the median wall time of each kind, their ratio,
+ * and the share of the round spent waiting on the chain (open + slowest commit + finalise, send to receipt),
+ * and the CPU time the chain node used. Both kinds must end with the same model: the training is
+ * deterministic and the ledger does not change what is trained. Timing stays out of the tests; this script
+ * prints figures.
+ */
+import { createWriteStream } from "node:fs";
+import { cp, mkdir, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Command } from "commander";
+import { startEmbeddedChain } from "../node/chain/embeddedChain";
+import { freePort } from "../node/chain/freePort";
+import { demoLayout, writeAggregatorConfig, writeSiteConfig, type DemoLayout } from "../node/demo/configs";
+import { parseDemoSettings } from "../node/demo/options";
+import {
+  describeExit,
+  parseLogEvent,
+  waitForLogEvent,
+  type LogEvent,
+  type ManagedProcess,
+} from "../node/demo/processes";
+import { roundTimings, type RoundTiming } from "../node/demo/roundTimings";
+import { DemoSession } from "../node/demo/session";
+import { FedledgerError } from "../node/errors";
+
+process.env.FEDLEDGER_QUIET ??= "1";
+
+interface RunResult {
+  label: string;
+  rounds: RoundTiming[];
+  finalModel: string | undefined;
+  seconds: number;
+  /** CPU seconds the chain node used during the run (Linux only). */
+  chainCpuSeconds?: number;
+  /** JSON-RPC requests the chain node served during the run. */
+  chainRequests: number;
+}
+
+function integer(flag: string) {
+  return (value: string): number => {
+    if (!/^[0-9]+$/.test(value.trim()))
+      throw new FedledgerError(`${flag} must be a whole number, got "${value}"`, { exitCode: 2 });
+    return Number(value);
+  };
+}
+
+/** The chain the benchmark starts once: its URL, pid and a count of the requests it served. */
+interface BenchChain {
+  url: string;
+  pid: number;
+  requests(): number;
+}
+
+/** User plus system CPU seconds of a process, from /proc (undefined elsewhere). */
+async function cpuSeconds(pid: number): Promise<number | undefined> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the aggregator, then the sites, and waits until the aggregator reports the task done. */
+async function runOnce(
+  session: DemoSession,
+  label: string,
+  layout: DemoLayout,
+  chain: BenchChain,
+): Promise<RunResult> {
+  const cpuBefore = await cpuSeconds(chain.pid);
+  const requestsBefore = chain.requests();
+  const aggregatorEvents: LogEvent[] = [];
+  const siteEvents: LogEvent[] = [];
+  const collect = (into: LogEvent[]) => (line: string) => {
+    const event = parseLogEvent(line);
+    if (event) into.push(event);
+  };
+  const started = Date.now();
+  const aggregator = session.group.start({
+    name: `${label} aggregator`,
+    args: ["aggregator", "run", "--config", layout.aggregatorConfig],
+    logFile: path.join(layout.logsDir, "aggregator.log"),
+  });
+  aggregator.onLine(collect(aggregatorEvents));
+  const timeoutMs = session.settings.rounds * 120_000;
+  const done = waitForLogEvent(aggregator, (e) => e.event === "task_done", timeoutMs);
+  done.catch(() => undefined);
+  await waitForLogEvent(aggregator, (e) => e.event === "aggregator_started", 60_000);
+  const sites: ManagedProcess[] = session.sites.map((site) => {
+    const proc = session.group.start({
+      name: `${label} ${site.id}`,
+      args: ["site", "run", "--config", layout.siteConfig(site)],
+      logFile: path.join(layout.logsDir, `${site.id}.log`),
+    });
+    proc.onLine(collect(siteEvents));
+    return proc;
+  });
+  const siteFailed = new Promise<never>((_, reject) => {
+    for (const proc of sites)
+      void proc.exited.then((exit) => {
+        if (exit.code !== 0)
+          reject(new FedledgerError(`${proc.name} ${describeExit(exit)}: ${proc.tail(3).join(" | ")}`));
+      });
+  });
+  siteFailed.catch(() => undefined);
+  try {
+    await Promise.race([done, siteFailed]);
+  } finally {
+    await Promise.all([aggregator, ...sites].map((p) => p.stop()));
+  }
+  const finalized = aggregatorEvents.filter((e) => e.event === "round_finalized");
+  const cpuAfter = await cpuSeconds(chain.pid);
+  return {
+    label,
+    rounds: roundTimings(aggregatorEvents, siteEvents),
+    finalModel: finalized.length > 0 ? String(finalized[finalized.length - 1].modelHash) : undefined,
+    seconds: (Date.now() - started) / 1000,
+    chainCpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
+    chainRequests: chain.requests() - requestsBefore,
+  };
+}
+
+/** Writes the off-ledger run's folder: the same notes, spec, genesis and deployment, configs with offLedger. */
+async function prepareOffLedger(session: DemoSession, out: string): Promise<DemoLayout> {
+  const from = session.layout;
+  const layout = demoLayout(out);
+  await mkdir(layout.logsDir, { recursive: true });
+  await cp(from.deployment, layout.deployment);
+  await cp(path.dirname(from.spec), path.dirname(layout.spec), { recursive: true });
+  for (const site of session.sites) {
+    await mkdir(layout.siteDir(site), { recursive: true });
+    await cp(from.siteNotes(site), layout.siteNotes(site));
+  }
+  const s = session.settings;
+  const common = {
+    layout,
+    rpc: session.rpc,
+    chainId: session.chainId,
+    taskId: session.taskId,
+    aggregatorPort: await freePort(),
+    pollIntervalMs: s.pollIntervalMs,
+    uploadGraceSeconds: 10,
+    keepRunning: false,
+    offLedger: {
+      sites: session.sites.map((site) => site.address),
+      minSitesPerRound: s.minSites,
+      commitWindowSeconds: s.commitWindowSeconds,
+      roundsPlanned: s.rounds,
+    },
+  };
+  await writeAggregatorConfig(common);
+  for (const site of session.sites) await writeSiteConfig(common, site, s.seed * 1_000 + site.index);
+  return layout;
+}
+
+/** Colour codes in the node's output, and a line holding only a JSON-RPC method name (e.g. "eth_call"). */
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+const METHOD_LINE = /^[a-z]+_[A-Za-z]+$/;
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)} %`;
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+/** The figures table; `ledger` and `off` hold one run per pair. */
+function report(ledger: RunResult[], off: RunResult[]): string[] {
+  const rounds = ledger[0].rounds.map((r) => r.round);
+  const at = (runs: RunResult[], round: number, key: "seconds" | "ledgerSeconds") =>
+    median(runs.map((run) => run.rounds.find((r) => r.round === round)?.[key] ?? Number.NaN));
+  const lines = [
+    "",
+    `Median over ${ledger.length} run(s) of each kind:`,
+    "Round  With ledger  Without  Ratio  Chain wait  Chain share",
+    "─────  ───────────  ───────  ─────  ──────────  ───────────",
+  ];
+  for (const round of rounds) {
+    const w = at(ledger, round, "seconds");
+    const o = at(off, round, "seconds");
+    const wait = at(ledger, round, "ledgerSeconds");
+    lines.push(
+      [
+        String(round).padEnd(5),
+        `${w.toFixed(2)} s`.padStart(11),
+        `${o.toFixed(2)} s`.padStart(7),
+        (w / o).toFixed(3).padStart(5),
+        `${wait.toFixed(3)} s`.padStart(10),
+        pct(wait / w).padStart(11),
+      ].join("  "),
+    );
+  }
+  const later = rounds.filter((r) => r > 1);
+  const w = sum(later.map((r) => at(ledger, r, "seconds")));
+  const o = sum(later.map((r) => at(off, r, "seconds")));
+  const wait = sum(later.map((r) => at(ledger, r, "ledgerSeconds")));
+  const models = new Set([...ledger, ...off].map((run) => run.finalModel));
+  const cpu = ledger.map((run) => run.chainCpuSeconds).filter((x): x is number => x !== undefined);
+  lines.push(
+    "",
+    `Rounds 2 and later (round 1 also holds the sites' start-up): ${w.toFixed(2)} s with the ledger, ` +
+      `${o.toFixed(2)} s without: ratio ${(w / o).toFixed(3)} (target ≤ 1.05); waiting on the chain ` +
+      `${wait.toFixed(2)} s = ${pct(wait / w)} of those rounds.`,
+    `Whole runs (start-up included): ${median(ledger.map((r) => r.seconds)).toFixed(1)} s with the ledger, ` +
+      `${median(off.map((r) => r.seconds)).toFixed(1)} s without (medians).`,
+    `Chain node: ${median(ledger.map((r) => r.chainRequests))} JSON-RPC requests per run with the ledger` +
+      (cpu.length > 0 ? ` using ${median(cpu).toFixed(1)} CPU seconds` : "") +
+      `; ${sum(off.map((r) => r.chainRequests))} requests in all runs without it.`,
+    `Final models: ${[...models].join(", ")} (${models.size === 1 ? "identical in every run: the same training" : "DIFFERENT"}).`,
+  );
+  return lines;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const command = new Command("npm run bench:round --")
+    .description(
+      "wall time of federated rounds with and without the ledger (same processes, HTTP and training)",
+    )
+    .option("--sites <n>", "sites", integer("--sites"), 5)
+    .option("--rounds <n>", "rounds", integer("--rounds"), 5)
+    .option("--notes <n>", "training notes per site", integer("--notes"), 800)
+    .option("--epochs <n>", "local epochs per round", integer("--epochs"), 3)
+    .option("--poll-ms <n>", "poll interval of the aggregator and the sites", integer("--poll-ms"), 500)
+    .option("--pairs <n>", "runs of each kind, alternating", integer("--pairs"), 2)
+    .option("--out <dir>", "working folder (default: a temporary folder, removed afterwards)")
+    .parse(argv, { from: "user" });
+  const o = command.opts<{
+    sites: number;
+    rounds: number;
+    notes: number;
+    epochs: number;
+    pollMs: number;
+    pairs: number;
+    out?: string;
+  }>();
+  if (o.pairs < 1) throw new FedledgerError("--pairs must be at least 1", { exitCode: 2 });
+  const out = path.resolve(o.out ?? path.join(os.tmpdir(), `fedledger-bench-round-${process.pid}`));
+  await mkdir(out, { recursive: true });
+  const chainLog = createWriteStream(path.join(out, "chain.log"));
+  let requests = 0;
+  const embedded = await startEmbeddedChain({
+    onOutput: (line) => {
+      chainLog.write(`${line}\n`);
+      // The node prints each JSON-RPC method on a line of its own (coloured), e.g. "eth_call".
+      if (METHOD_LINE.test(line.replace(ANSI_COLOUR, "").trim())) requests += 1;
+    },
+  });
+  const chain: BenchChain = { url: embedded.url, pid: embedded.pid, requests: () => requests };
+  const sessions: DemoSession[] = [];
+  const stop = () =>
+    void Promise.all(sessions.map((s) => s.close()))
+      .then(() => embedded.stop())
+      .then(() => process.exit(130));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const ledgerRuns: RunResult[] = [];
+  const offRuns: RunResult[] = [];
+  try {
+    for (let pair = 1; pair <= o.pairs; pair++) {
+      const settings = parseDemoSettings({
+        sites: o.sites,
+        rounds: o.rounds,
+        notesPerSite: o.notes,
+        localEpochs: o.epochs,
+        pollIntervalMs: o.pollMs,
+        commitWindowSeconds: 600,
+        skipBaselines: true,
+        rpc: chain.url,
+        out: path.join(out, `pair-${pair}`, "ledger"),
+      });
+      const session = await DemoSession.prepare(settings, { stdout: process.stdout });
+      sessions.push(session);
+      try {
+        const offLayout = await prepareOffLedger(session, path.join(out, `pair-${pair}`, "off-ledger"));
+        const kinds = pair % 2 === 1 ? ["ledger", "off-ledger"] : ["off-ledger", "ledger"];
+        for (const kind of kinds) {
+          session.note(
+            `pair ${pair} of ${o.pairs}: ${settings.sites} sites × ${settings.rounds} rounds, ${kind}`,
+          );
+          if (kind === "ledger") ledgerRuns.push(await runOnce(session, kind, session.layout, chain));
+          else offRuns.push(await runOnce(session, kind, offLayout, chain));
+        }
+      } finally {
+        await session.close();
+      }
+    }
+    for (const line of report(ledgerRuns, offRuns)) process.stdout.write(`${line}\n`);
+  } finally {
+    await embedded.stop();
+    chainLog.end();
+    if (!o.out) await rm(out, { recursive: true, force: true });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`error: ${err instanceof FedledgerError ? err.toLine() : String(err)}\n`);
+    process.exit(err instanceof FedledgerError ? err.exitCode : 1);
+  },
+);
