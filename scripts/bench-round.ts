@@ -18,13 +18,13 @@
  * prints figures.
  */
 import { createWriteStream } from "node:fs";
-import { cp, mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { startEmbeddedChain } from "../node/chain/embeddedChain";
-import { freePort } from "../node/chain/freePort";
-import { demoLayout, writeAggregatorConfig, writeSiteConfig, type DemoLayout } from "../node/demo/configs";
+import type { DemoLayout } from "../node/demo/configs";
+import { writeOffLedgerRun } from "../node/demo/offLedger";
 import { parseDemoSettings } from "../node/demo/options";
 import {
   describeExit,
@@ -133,39 +133,6 @@ async function runOnce(
     chainCpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
     chainRequests: chain.requests() - requestsBefore,
   };
-}
-
-/** Writes the off-ledger run's folder: the same notes, spec, genesis and deployment, configs with offLedger. */
-async function prepareOffLedger(session: DemoSession, out: string): Promise<DemoLayout> {
-  const from = session.layout;
-  const layout = demoLayout(out);
-  await mkdir(layout.logsDir, { recursive: true });
-  await cp(from.deployment, layout.deployment);
-  await cp(path.dirname(from.spec), path.dirname(layout.spec), { recursive: true });
-  for (const site of session.sites) {
-    await mkdir(layout.siteDir(site), { recursive: true });
-    await cp(from.siteNotes(site), layout.siteNotes(site));
-  }
-  const s = session.settings;
-  const common = {
-    layout,
-    rpc: session.rpc,
-    chainId: session.chainId,
-    taskId: session.taskId,
-    aggregatorPort: await freePort(),
-    pollIntervalMs: s.pollIntervalMs,
-    uploadGraceSeconds: 10,
-    keepRunning: false,
-    offLedger: {
-      sites: session.sites.map((site) => site.address),
-      minSitesPerRound: s.minSites,
-      commitWindowSeconds: s.commitWindowSeconds,
-      roundsPlanned: s.rounds,
-    },
-  };
-  await writeAggregatorConfig(common);
-  for (const site of session.sites) await writeSiteConfig(common, site, s.seed * 1_000 + site.index);
-  return layout;
 }
 
 /** Colour codes in the node's output, and a line holding only a JSON-RPC method name (e.g. "eth_call"). */
@@ -293,7 +260,7 @@ async function main(argv: string[]): Promise<void> {
       const session = await DemoSession.prepare(settings, { stdout: process.stdout });
       sessions.push(session);
       try {
-        const offLayout = await prepareOffLedger(session, path.join(out, `pair-${pair}`, "off-ledger"));
+        const offLayout = await writeOffLedgerRun(session, path.join(out, `pair-${pair}`, "off-ledger"));
         const kinds = pair % 2 === 1 ? ["ledger", "off-ledger"] : ["off-ledger", "ledger"];
         for (const kind of kinds) {
           session.note(

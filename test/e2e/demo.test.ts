@@ -3,13 +3,15 @@
  * demo through the real CLI. Checks what an outsider can check: the chain's model hashes match the bytes in
  * the store, every update is under its round's Merkle root (proved on the chain), the auditor CLI accepts the
  * final model, and an aggregator killed with SIGKILL between accepting the updates and finalising, then
- * restarted, produces the same final model as the undisturbed run.
+ * restarted, produces the same final model as the undisturbed run. The same rounds run with the ledger switched
+ * off (the benchmark's mode) give that model too.
  */
 import { expect } from "chai";
 import { connectContracts } from "../../node/chain/contracts";
 import { loadDeployment } from "../../node/chain/deployment";
 import { getRoundInfo, getTaskInfo } from "../../node/chain/tasks";
 import { runDemo } from "../../node/demo/runDemo";
+import { writeOffLedgerRun } from "../../node/demo/offLedger";
 import { DemoSession } from "../../node/demo/session";
 import { buildUpdateTree } from "../../node/fl/merkle";
 import { ContentStore } from "../../node/store";
@@ -128,6 +130,39 @@ describe("e2e: demo with 3 sites × 2 rounds through real processes", function (
       const round2After = await getRoundInfo(session.ledger, session.taskId, 2);
       expect(round2After.status).to.equal("Finalized");
       expect(round2After.includedCount).to.equal(3);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it("gives the same final model with the ledger switched off (off-chain ledger, same processes and training)", async function () {
+    if (!undisturbedFinalModel) this.skip();
+    const settings = smallDemoSettings({ out: `${dir}/ledger-off`, rpc: chain().url });
+    const session = await DemoSession.prepare(settings, { stdout: output });
+    try {
+      const layout = await writeOffLedgerRun(session, `${dir}/ledger-off/off`);
+      const aggregator = session.group.start({
+        name: "off-ledger aggregator",
+        args: ["aggregator", "run", "--config", layout.aggregatorConfig],
+        logFile: `${layout.logsDir}/aggregator.log`,
+      });
+      const done = waitForLogEvent(aggregator, (e) => e.event === "task_done", 120_000);
+      const finalized: string[] = [];
+      aggregator.onLine((line) => {
+        if (line.includes('"round_finalized"')) finalized.push(String(JSON.parse(line).modelHash));
+      });
+      await waitForLogEvent(aggregator, (e) => e.event === "aggregator_started");
+      for (const site of session.sites)
+        session.group.start({
+          name: `off-ledger ${site.id}`,
+          args: ["site", "run", "--config", layout.siteConfig(site)],
+          logFile: `${layout.logsDir}/${site.id}.log`,
+        });
+      await done;
+      expect(finalized).to.have.length(2);
+      expect(finalized[1]).to.equal(undisturbedFinalModel);
+      const task = await getTaskInfo(session.ledger, session.taskId);
+      expect(task.currentRound, "nothing was sent to the ledger").to.equal(0);
     } finally {
       await session.close();
     }
