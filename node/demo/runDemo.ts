@@ -3,7 +3,6 @@
  * through real aggregator and site processes, scores the federated model next to local-only and centralized
  * baselines, and writes the final model and report.json. See docs/demo.md.
  */
-import path from "node:path";
 import { FedledgerError } from "../errors";
 import type { BaselineReport } from "../model/baselines";
 import { scoreDemo, startBaselineJob, type BaselineJob } from "./evaluation";
@@ -147,7 +146,7 @@ export async function runDemo(params: RunDemoParameters): Promise<DemoReport> {
           `  chain       ${session.rpc}${session.chain ? ` (pid ${session.chain.pid})` : ""}`,
           `  aggregator  ${session.aggregatorUrl} (pid ${session.aggregator?.pid}); try ${session.aggregatorUrl}/health`,
           ...[...session.siteProcesses.entries()].map(
-            ([id, p]) => `  ${id.padEnd(10)}  pid ${p.pid}, log ${path.relative(process.cwd(), p.logFile)}`,
+            ([id, p]) => `  ${id.padEnd(10)}  pid ${p.pid}, log ${displayPath(p.logFile)}`,
           ),
           "",
         ].join("\n"),

@@ -45,7 +45,7 @@ const UPLOAD_GRACE_SECONDS = 10;
 /** How often the demo polls the chain and the aggregator while following rounds. */
 const FOLLOW_INTERVAL_MS = 250;
 /** Output lines of a failed process shown in the error. */
-const FAILURE_TAIL_LINES = 12;
+const FAILURE_TAIL_LINES = 8;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -259,12 +259,12 @@ export class DemoSession {
     if (exit.code === 0 && proc.name !== "aggregator") return;
     const tail = proc
       .tail(FAILURE_TAIL_LINES)
-      .map((line) => `    ${line}`)
+      .map((line) => `    ${line.length > 200 ? `${line.slice(0, 200)}…` : line}`)
       .join("\n");
     this.fail(
       new FedledgerError(
-        `${proc.name} ${describeExit(exit)}${tail ? `; its last output lines:\n${tail}\n ` : ""}`,
-        { hint: `The full log is ${proc.logFile}` },
+        `${proc.name} ${describeExit(exit)} (full log: ${displayPath(proc.logFile)})` +
+          (tail ? `; its last output lines:\n${tail}` : ""),
       ),
     );
   }
@@ -341,11 +341,11 @@ export class DemoSession {
       if (Date.now() - lastChange > stallMs) {
         const tails = this.group
           .list()
-          .map((p) => `  ${p.name}: ${p.tail(2).join(" | ")}`)
+          .map((p) => `    ${p.name}: ${(p.tail(1)[0] ?? "").slice(0, 200)}`)
           .join("\n");
         throw new FedledgerError(
-          `no progress for ${Math.round(stallMs / 1000)} s; last output of each process:\n${tails}\n `,
-          { hint: `The logs are in ${this.layout.logsDir}` },
+          `no progress for ${Math.round(stallMs / 1000)} s (logs: ${displayPath(this.layout.logsDir)}); ` +
+            `last output of each process:\n${tails}`,
         );
       }
       await sleep(FOLLOW_INTERVAL_MS);
