@@ -2,11 +2,11 @@
  * The aggregator's configuration file (JSON), validated with zod. Relative paths are resolved against the
  * directory of the config file. docs/protocol.md shows an example.
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { UsageError } from "../errors";
+import { readJsonFile } from "../jsonFile";
 
 /** Default TCP port of the aggregator's HTTP API. */
 export const DEFAULT_AGGREGATOR_PORT = 8760;
@@ -162,21 +162,6 @@ export function parseAggregatorConfig(
  * const config = await loadAggregatorConfig("aggregator.json");
  */
 export async function loadAggregatorConfig(file: string): Promise<AggregatorConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      `cannot read the aggregator config ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
-      "Pass --config <file>",
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`the aggregator config ${file} is not valid JSON: ${(err as Error).message}`);
-  }
+  const json = await readJsonFile(file, "the aggregator config", { missing: "Pass --config <file>" });
   return parseAggregatorConfig(json, path.dirname(path.resolve(file)), `the aggregator config ${file}`);
 }

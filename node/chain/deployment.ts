@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { UsageError } from "../errors";
+import { readJsonFile } from "../jsonFile";
 
 /** Environment variable naming the deployment file. */
 export const DEPLOYMENT_ENV = "FEDLEDGER_DEPLOYMENT";
@@ -52,20 +53,11 @@ function missingHint(): string {
  * console.log(deployment.registry);
  */
 export async function loadDeployment(file: string): Promise<Deployment> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT")
-      throw new UsageError(`no deployment found at ${file}`, missingHint());
-    throw new UsageError(`cannot read deployment file ${file}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new UsageError(`the deployment file ${file} is not valid JSON`, missingHint());
-  }
+  const json = await readJsonFile(file, "the deployment file", {
+    missingMessage: `no deployment found at ${file}`,
+    missing: missingHint(),
+    invalid: missingHint(),
+  });
   const parsed = deploymentSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

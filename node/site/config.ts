@@ -2,11 +2,11 @@
  * The site service's configuration file (JSON), validated with zod where it enters. Relative paths are resolved
  * against the directory of the config file. docs/site.md is the reference, with an example.
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { UsageError } from "../errors";
+import { readJsonFile } from "../jsonFile";
 
 /** Default time between two looks at the chain, in milliseconds. */
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;
@@ -278,24 +278,9 @@ export function parseSiteConfig(value: unknown, baseDir: string, source = "the s
  * const config = await loadSiteConfig("site.json");
  */
 export async function loadSiteConfig(file: string): Promise<SiteConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      `cannot read the site config ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
-      "Pass --config <file> (docs/site.md has an example)",
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(
-      `the site config ${file} is not valid JSON: ${(err as Error).message}`,
-      "Fix the JSON syntax",
-    );
-  }
+  const json = await readJsonFile(file, "the site config", {
+    missing: "Pass --config <file> (docs/site.md has an example)",
+    invalid: "Fix the JSON syntax",
+  });
   return parseSiteConfig(json, path.dirname(path.resolve(file)), `the site config ${file}`);
 }
