@@ -29,7 +29,7 @@ export type RoleName = keyof typeof ROLES;
 export const VOTED_ROLES = ["admin", "aggregator", "auditor"] as const;
 
 /** Aggregation rules the ledger records by id; the contract only requires the id to be non-zero. */
-export const AGGREGATION_RULES = { fedavg: 1 } as const;
+export const AGGREGATION_RULES = { fedavg: 1, "fedavg-sparse": 2 } as const;
 
 /** Reasons an aggregator gives when aborting a round. */
 export const ABORT_REASONS: Record<number, string> = { 1: "too few commits", 2: "too few valid updates" };
@@ -56,7 +56,7 @@ export function roleName(role: string): RoleName | undefined {
   return (Object.keys(ROLES) as RoleName[]).find((name) => ROLES[name] === lower);
 }
 
-/** The name of an aggregation rule id (`fedavg` for 1), or `rule <n>`. */
+/** The name of an aggregation rule id (`fedavg` for 1, `fedavg-sparse` for 2), or `rule <n>`. */
 export function aggregationRuleName(rule: bigint | number): string {
   const entry = Object.entries(AGGREGATION_RULES).find(([, value]) => value === Number(rule));
   return entry ? entry[0] : `rule ${rule}`;

@@ -5,6 +5,7 @@
  */
 export { AggregationError, type AggregationRule, type UpdateSource } from "./rule";
 export { fedAvg, fedAvgAggregate, MAX_TOTAL_SAMPLES } from "./fedavg";
+export { fedAvgSparse, fedAvgSparseAggregate } from "./fedavgSparse";
 export { AGGREGATION_RULES, getAggregationRule } from "./rules";
 export {
   buildUpdateTree,

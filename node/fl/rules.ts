@@ -1,9 +1,13 @@
 import { FedledgerError } from "../errors";
 import { fedAvg } from "./fedavg";
+import { fedAvgSparse } from "./fedavgSparse";
 import type { AggregationRule } from "./rule";
 
 /** Every aggregation rule this build knows, by on-chain id. */
-export const AGGREGATION_RULES: ReadonlyMap<number, AggregationRule> = new Map([[fedAvg.id, fedAvg]]);
+export const AGGREGATION_RULES: ReadonlyMap<number, AggregationRule> = new Map([
+  [fedAvg.id, fedAvg],
+  [fedAvgSparse.id, fedAvgSparse],
+]);
 
 /**
  * The aggregation rule behind an on-chain rule id; throws a FedledgerError for an unknown id.

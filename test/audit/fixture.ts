@@ -2,7 +2,8 @@
  * A real federated history for the audit tests and the audit benchmark: the real contracts on a real chain
  * (in-process Hardhat network or a Hardhat node over JSON-RPC), a real content store on disk, sites that commit
  * and upload signed canonical deltas (seeded random tensors: training is not the point here), and an
- * aggregator that runs the real FedAvg rule and finalises rounds with real Merkle roots.
+ * aggregator that runs a real aggregation rule (FedAvg unless told otherwise) and finalises rounds with real
+ * Merkle roots.
  *
  * The aggregator here is a short loop over the same building blocks the aggregator service uses (fedAvg,
  * buildUpdateTree, ContentStore, roundMetricsDocument), so tests can make it misbehave in one precise way.
@@ -14,6 +15,7 @@ import { roundMetricsDocument } from "../../node/aggregator/roundDriver";
 import { getRoundInfo } from "../../node/chain/tasks";
 import { ROLES } from "../../node/chain/vocabulary";
 import { fedAvg } from "../../node/fl/fedavg";
+import type { AggregationRule } from "../../node/fl/rule";
 import { buildUpdateTree } from "../../node/fl/merkle";
 import { metricsHash, type Metrics } from "../../node/fl/metrics";
 import { signUpdate } from "../../node/fl/signature";
@@ -73,6 +75,13 @@ export interface BuildHistoryOptions {
    * (it moves the chain's clock with evm_increaseTime).
    */
   abortRound?: number;
+  /** The task's aggregation rule, recorded on the chain and run by the aggregator (FedAvg by default). */
+  rule?: AggregationRule;
+  /**
+   * Share of each update's values that are exactly zero, chosen at random per site and round (0 by default),
+   * as a site leaves the feature rows of notes it never saw untouched.
+   */
+  zeroShare?: number;
 }
 
 /** One site's update in a round. */
@@ -131,11 +140,14 @@ const HOSPITALS: readonly [string, string, string][] = [
   ["Tartu Ülikooli Kliinikum", "EE", "et"],
 ];
 
-function randomModel(layout: TensorShape[], prng: Prng, scale: number): Uint8Array {
+function randomModel(layout: TensorShape[], prng: Prng, scale: number, zeroShare = 0): Uint8Array {
   const tensors: NamedTensor[] = layout.map((t) => {
     const size = t.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
-    for (let i = 0; i < size; i++) data[i] = (prng.next() - 0.5) * scale;
+    for (let i = 0; i < size; i++) {
+      data[i] = (prng.next() - 0.5) * scale;
+      if (zeroShare > 0 && prng.next() < zeroShare) data[i] = 0;
+    }
     return { name: t.name, dtype: "float32", shape: t.shape, data };
   });
   return encodeModel(tensors);
@@ -150,8 +162,9 @@ function round4(x: number): number {
 }
 
 /**
- * Deploys the contracts (or a second ledger on `registry`), onboards the sites, creates a FedAvg task and runs
- * `rounds` rounds: every site commits and uploads, the aggregator averages and finalises.
+ * Deploys the contracts (or a second ledger on `registry`), onboards the sites, creates a task (FedAvg unless
+ * `rule` says otherwise) and runs `rounds` rounds: every site commits and uploads, the aggregator averages and
+ * finalises.
  *
  * @example
  * const history = await buildHistory({ actors, storeDir: await makeTempDir() });
@@ -162,6 +175,7 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
   const finalised = options.rounds ?? 3;
   const rounds = finalised + (options.abortRound === undefined ? 0 : 1);
   const layout = options.layout ?? SMALL_LAYOUT;
+  const rule = options.rule ?? fedAvg;
   const prng = new Prng(options.seed ?? 1, "audit history");
   const provider = actors.admin.provider;
   if (!provider) throw new Error("the actors must be connected to a provider");
@@ -202,7 +216,14 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
   const genesisHash = await store.put(genesisBytes);
   const taskId = (await ledger.taskCount()) + 1n;
   await mined(
-    ledger.createTask(hashModelBytes(Buffer.from("audit test task spec")), genesisHash, 1, 1, 3_600, rounds),
+    ledger.createTask(
+      hashModelBytes(Buffer.from("audit test task spec")),
+      genesisHash,
+      rule.id,
+      1,
+      3_600,
+      rounds,
+    ),
   );
 
   const asAggregator = ledger.connect(actors.aggregator);
@@ -227,7 +248,7 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
     const updates: HistoryUpdate[] = [];
     const records: UploadRecord[] = [];
     for (const [i, signer] of actors.sites.entries()) {
-      const bytes = randomModel(layout, prng, 0.02);
+      const bytes = randomModel(layout, prng, 0.02, options.zeroShare);
       const update: HistoryUpdate = {
         site: siteAddresses[i],
         updateHash: hashModelBytes(bytes),
@@ -268,7 +289,7 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
 
     const parent = (await store.get(parentHash)) as Buffer;
     const started = process.hrtime.bigint();
-    const modelBytes = await fedAvg.aggregate(
+    const modelBytes = await rule.aggregate(
       parent,
       records.map((r) => ({
         site: r.site,

@@ -4,6 +4,7 @@ import path from "node:path";
 import { ethers } from "hardhat";
 import { TrainingLedger__factory } from "../../typechain-types";
 import { openObjectSource, verifyModel, type AuditReport, type BrokenLink } from "../../node/audit";
+import { fedAvg, fedAvgSparse } from "../../node/fl";
 import { hashModelBytes } from "../../node/model/format";
 import { makeTempDir, removeTempDir } from "../helpers/cli";
 import { buildHistory, SMALL_LAYOUT, type History, type HistoryActors } from "./fixture";
@@ -102,6 +103,26 @@ describe("audit verify: a model's lineage, bit for bit", function () {
     expect(genesis.verdict).to.equal("passed");
     expect(genesis.rounds).to.deep.equal([]);
     expect(genesis.provenance).to.deep.include({ round: 0 });
+  });
+
+  it("verifies a sparse FedAvg (rule 2) task with the rule the task records", async function () {
+    const sparse = await history({ rule: fedAvgSparse, zeroShare: 0.5, seed: 5 });
+    const report = await audit(sparse, sparse.finalModel.bytes);
+    expect(report.brokenLinks).to.deep.equal([]);
+    expect(report.verdict).to.equal("passed");
+    expect(report.tasks.map((t) => [t.aggregationRule, t.aggregationRuleName])).to.deep.equal([
+      [2, "fedavg-sparse"],
+    ]);
+    expect(report.rounds.map((r) => r.recomputedModelHash)).to.deep.equal(
+      sparse.rounds.map((r) => r.modelHash),
+    );
+    // The rule matters: plain FedAvg over the same updates gives another model.
+    const first = sparse.rounds[0];
+    const plain = await fedAvg.aggregate(
+      sparse.genesis.bytes,
+      first.updates.map((u) => ({ site: u.site, numSamples: u.numSamples, bytes: async () => u.bytes })),
+    );
+    expect(hashModelBytes(plain)).to.not.equal(first.modelHash);
   });
 
   it("detects one byte flipped in a stored update", async function () {

@@ -28,8 +28,9 @@ const UINT16_MAX = 0xffff;
 const UINT32_MAX = 0xffffffff;
 
 function parseRule(value: string): number {
-  const named = AGGREGATION_RULES[value.toLowerCase() as keyof typeof AGGREGATION_RULES];
-  if (named !== undefined) return named;
+  const name = value.toLowerCase();
+  if (Object.hasOwn(AGGREGATION_RULES, name))
+    return AGGREGATION_RULES[name as keyof typeof AGGREGATION_RULES];
   if (/^[0-9]+$/.test(value)) return parseInteger(value, "--rule", 1, UINT16_MAX);
   throw new UsageError(
     `unknown aggregation rule "${value}"`,
@@ -50,7 +51,11 @@ export function registerTaskCommands(program: Command): void {
     .description("define a training task (admins only); prints its id")
     .requiredOption("--spec-hash <0x…>", "hash of the task specification document (model, data, labels)")
     .requiredOption("--genesis <0x…>", "SHA-256 of the genesis model bytes")
-    .option("--rule <rule>", "aggregation rule: fedavg (weighted by sample count) or a rule id", "fedavg")
+    .option(
+      "--rule <rule>",
+      "aggregation rule: fedavg, fedavg-sparse (see docs/aggregation.md) or a rule id",
+      "fedavg",
+    )
     .requiredOption("--min-sites <n>", "fewest site updates a round may aggregate")
     .requiredOption("--window <seconds>", "commit window of each round, in seconds")
     .requiredOption("--rounds <n>", "number of rounds planned")
