@@ -14,6 +14,7 @@ import { toFedledgerError } from "../chain/describeChainError";
 import { confirmTransaction, receiptEvents } from "../chain/transactions";
 import { AGGREGATION_RULES, ROLES } from "../chain/vocabulary";
 import { FedledgerError } from "../errors";
+import { DEMO_AGGREGATION_RULE } from "./options";
 import type { DemoSite } from "./sitePlan";
 
 /** What the task on the chain is created with. */
@@ -139,7 +140,7 @@ export async function setUpConsortium(params: SetUpConsortiumParameters): Promis
       ledger.createTask(
         t.specHash,
         t.genesisModelHash,
-        AGGREGATION_RULES.fedavg,
+        AGGREGATION_RULES[DEMO_AGGREGATION_RULE],
         t.minSitesPerRound,
         t.commitWindowSeconds,
         t.roundsPlanned,
@@ -150,7 +151,7 @@ export async function setUpConsortium(params: SetUpConsortiumParameters): Promis
   if (!created) throw new FedledgerError("the task was created but its TaskCreated event is missing");
   const taskId = created.args.taskId as bigint;
   step(
-    `created task ${taskId}: FedAvg, ${t.roundsPlanned} rounds, at least ${t.minSitesPerRound} site(s) per round, ` +
+    `created task ${taskId}: ${DEMO_AGGREGATION_RULE} (rule ${AGGREGATION_RULES[DEMO_AGGREGATION_RULE]}), ${t.roundsPlanned} rounds, at least ${t.minSitesPerRound} site(s) per round, ` +
       `${t.commitWindowSeconds} s commit window`,
   );
   return { deployment, registry: registry1, ledger, taskId, aggregator };

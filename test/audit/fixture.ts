@@ -15,7 +15,7 @@ import { roundMetricsDocument } from "../../node/aggregator/roundDriver";
 import { getRoundInfo } from "../../node/chain/tasks";
 import { ROLES } from "../../node/chain/vocabulary";
 import { fedAvg } from "../../node/fl/fedavg";
-import type { AggregationRule } from "../../node/fl/rule";
+import { getAggregationRule } from "../../node/fl/rules";
 import { buildUpdateTree } from "../../node/fl/merkle";
 import { metricsHash, type Metrics } from "../../node/fl/metrics";
 import { signUpdate } from "../../node/fl/signature";
@@ -75,8 +75,8 @@ export interface BuildHistoryOptions {
    * (it moves the chain's clock with evm_increaseTime).
    */
   abortRound?: number;
-  /** The task's aggregation rule, recorded on the chain and run by the aggregator (FedAvg by default). */
-  rule?: AggregationRule;
+  /** The task's aggregation rule id, recorded on the chain and run by the aggregator (1, FedAvg, by default). */
+  rule?: number;
   /**
    * Share of each update's values that are exactly zero, chosen at random per site and round (0 by default),
    * as a site leaves the feature rows of notes it never saw untouched.
@@ -175,7 +175,7 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
   const finalised = options.rounds ?? 3;
   const rounds = finalised + (options.abortRound === undefined ? 0 : 1);
   const layout = options.layout ?? SMALL_LAYOUT;
-  const rule = options.rule ?? fedAvg;
+  const rule = options.rule === undefined ? fedAvg : getAggregationRule(options.rule);
   const prng = new Prng(options.seed ?? 1, "audit history");
   const provider = actors.admin.provider;
   if (!provider) throw new Error("the actors must be connected to a provider");

@@ -72,8 +72,16 @@ function merkleRoot(leaves: string[]): string {
   return tree[0];
 }
 
-/** Section 7: FedAvg over float32 tensors, float64 sums in ascending site order, one rounding per element. */
-function fedAvg(parent: Buffer, updates: { site: string; numSamples: bigint; bytes: Buffer }[]): Buffer {
+/**
+ * Sections 7 and 7b: FedAvg (rule 1) or sparse FedAvg (rule 2) over float32 tensors, float64 sums in ascending
+ * site order, one rounding per element. Rule 2 divides by the weight of the sites whose delta is non-zero.
+ */
+function aggregate(
+  rule: bigint,
+  parent: Buffer,
+  updates: { site: string; numSamples: bigint; bytes: Buffer }[],
+): Buffer {
+  if (rule !== 1n && rule !== 2n) throw new Error(`rule ${rule} is not in the page`);
   const { dataOffset, sizes } = readFlm1(parent);
   const total = sizes.reduce((a, b) => a + b, 0);
   const ordered = [...updates].sort((a, b) => (a.site.toLowerCase() < b.site.toLowerCase() ? -1 : 1));
@@ -88,8 +96,13 @@ function fedAvg(parent: Buffer, updates: { site: string; numSamples: bigint; byt
   for (let j = 0; j < total; j++) {
     const at = dataOffset + 4 * j;
     let S = 0;
-    for (const u of ordered) S = S + Number(u.numSamples) * u.bytes.readFloatLE(at);
-    if (S !== 0) out.writeFloatLE(parent.readFloatLE(at) + S / N, at);
+    let W = 0;
+    for (const u of ordered) {
+      const delta = u.bytes.readFloatLE(at);
+      S = S + Number(u.numSamples) * delta;
+      if (delta !== 0) W = W + Number(u.numSamples);
+    }
+    if (S !== 0) out.writeFloatLE(parent.readFloatLE(at) + S / (rule === 1n ? N : W), at);
   }
   return out;
 }
@@ -129,6 +142,9 @@ const EXAMPLE = {
   newHex:
     "464c4d310200000004006269617301010200000006006b65726e656c010202000000020000000000832dd83e000080bf398ee33ee4388ebde4388e3f398ee33d",
   newHash: "0x54f78354bfa86e9c2c867be29f26a42d6438141a5087b75a663dbc73032b53cf",
+  sparseNewHex:
+    "464c4d310200000004006269617301010200000006006b65726e656c010202000000020000000000832dd83e000080bf0000003fabaa2a3d0000903f398ee33d",
+  sparseNewHash: "0x25a162668be0c6cbc20c3a95829b2f87e49b961f8059f502282faa3411e5c545",
 };
 
 const SIGNATURES = {
@@ -156,7 +172,7 @@ describe("independent verification from docs/verification.md", function () {
     doc = await readFile(path.resolve(__dirname, "..", "..", "docs", "verification.md"), "utf8");
   });
 
-  it("reproduces the page's worked example: bytes, hashes, leaves, tree and FedAvg", function () {
+  it("reproduces the page's worked example: bytes, hashes, leaves, tree, FedAvg and sparse FedAvg", function () {
     const parent = Buffer.from(EXAMPLE.parentHex, "hex");
     expect(sha256(parent)).to.equal(EXAMPLE.parentHash);
     const inner = keccak256(
@@ -171,16 +187,17 @@ describe("independent verification from docs/verification.md", function () {
     expect(keccak256(`${l0}${l1.slice(2)}`)).to.equal(EXAMPLE.tree1);
     expect(keccak256(`${EXAMPLE.tree1}${l2.slice(2)}`)).to.equal(EXAMPLE.root);
     expect(merkleRoot(EXAMPLE.updates.map((u) => u.leaf))).to.equal(EXAMPLE.root);
-    const result = fedAvg(
-      parent,
-      EXAMPLE.updates.map((u) => ({
-        site: u.site,
-        numSamples: u.numSamples,
-        bytes: Buffer.from(u.hex, "hex"),
-      })),
-    );
+    const inputs = EXAMPLE.updates.map((u) => ({
+      site: u.site,
+      numSamples: u.numSamples,
+      bytes: Buffer.from(u.hex, "hex"),
+    }));
+    const result = aggregate(1n, parent, inputs);
     expect(result.toString("hex")).to.equal(EXAMPLE.newHex);
     expect(sha256(result)).to.equal(EXAMPLE.newHash);
+    const sparse = aggregate(2n, parent, inputs);
+    expect(sparse.toString("hex")).to.equal(EXAMPLE.sparseNewHex);
+    expect(sha256(sparse)).to.equal(EXAMPLE.sparseNewHash);
     // The page states every one of these values.
     for (const value of [
       EXAMPLE.parentHex,
@@ -190,6 +207,8 @@ describe("independent verification from docs/verification.md", function () {
       EXAMPLE.root,
       EXAMPLE.newHex,
       EXAMPLE.newHash,
+      EXAMPLE.sparseNewHex,
+      EXAMPLE.sparseNewHash,
       ...EXAMPLE.updates.flatMap((u) => [u.hex, u.hash, u.leaf]),
     ])
       expect(doc, value).to.contain(value);
@@ -205,7 +224,8 @@ describe("independent verification from docs/verification.md", function () {
   });
 
   describe("on a real chain, with raw JSON-RPC", function () {
-    let h: History;
+    let fedAvgHistory: History;
+    let sparseHistory: History;
     let dir: string;
 
     const rpc = (method: string, params: unknown[]) => network.provider.request({ method, params });
@@ -215,18 +235,24 @@ describe("independent verification from docs/verification.md", function () {
     before(async function () {
       const signers = await ethers.getSigners();
       dir = await makeTempDir("fedledger-independent-");
-      h = await buildHistory({
+      const options = {
         actors: {
           admin: signers[0],
           aggregator: signers[3],
           auditor: signers[4],
           sites: signers.slice(5, 9),
         },
-        storeDir: path.join(dir, "store"),
         rounds: 3,
         seed: 21,
         // In round 2 one site commits but never uploads: the root covers three of the four commits.
-        excluded: (round) => (round === 2 ? [1] : []),
+        excluded: (round: number) => (round === 2 ? [1] : []),
+      };
+      fedAvgHistory = await buildHistory({ ...options, storeDir: path.join(dir, "store") });
+      sparseHistory = await buildHistory({
+        ...options,
+        storeDir: path.join(dir, "sparse-store"),
+        rule: 2,
+        zeroShare: 0.5,
       });
     });
 
@@ -234,7 +260,8 @@ describe("independent verification from docs/verification.md", function () {
       await removeTempDir(dir);
     });
 
-    it("walks from the model file to the genesis and recomputes every root and model", async function () {
+    /** Sections 2 to 7 from the model file back to the genesis; checks the task's rule is `rule`. */
+    async function walk(h: History, rule: bigint): Promise<void> {
       const ledger = h.ledgerAddress;
       const file = Buffer.from(h.finalModel.bytes);
       readFlm1(file);
@@ -249,7 +276,7 @@ describe("independent verification from docs/verification.md", function () {
       const lastRound = Number(asUint(prov[1]));
       const recordedAt = asUint(prov[4]);
       const task = await call(ledger, `${selector(SIGNATURES.getTask)}${uintWord(taskId)}`);
-      expect(asUint(task[1])).to.equal(1n); // FedAvg
+      expect(asUint(task[1])).to.equal(rule);
       const createdAt = asUint(task[6]);
       const genesisHash = asHash(task[8]);
 
@@ -327,13 +354,21 @@ describe("independent verification from docs/verification.md", function () {
         const root = merkleRoot(withBytes.map((c) => leaf(c.site, c.updateHash, c.numSamples)));
         expect(root).to.equal(step.root);
         expect(root).to.equal(h.rounds[i].updatesRoot);
-        const model = fedAvg(parent, withBytes);
+        const model = aggregate(rule, parent, withBytes);
         expect(sha256(model)).to.equal(step.model);
         expect(sha256(model)).to.equal(h.rounds[i].modelHash);
         parent = model;
       }
       expect(steps[1].included).to.equal(3);
       expect(sha256(parent)).to.equal(modelHash);
+    }
+
+    it("walks from the model file to the genesis and recomputes every root and model", async function () {
+      await walk(fedAvgHistory, 1n);
+    });
+
+    it("does the same for a sparse FedAvg (rule 2) task with sparse updates", async function () {
+      await walk(sparseHistory, 2n);
     });
   });
 });

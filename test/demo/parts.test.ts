@@ -13,7 +13,14 @@ import { UsageError } from "../../node/errors";
 describe("demo parts", function () {
   it("fills the defaults and names the flag of a wrong setting", function () {
     const s = parseDemoSettings({ out: "demo-out" });
-    expect(s).to.include({ sites: 5, rounds: 8, localEpochs: 3, minSites: 5, keepRunning: false });
+    expect(s).to.include({
+      sites: 5,
+      rounds: 5,
+      localEpochs: 3,
+      learningRate: 0.03,
+      minSites: 5,
+      keepRunning: false,
+    });
     expect(() => parseDemoSettings({ sites: 31 })).to.throw(UsageError, /--sites is invalid/);
     expect(() => parseDemoSettings({ sites: 3, minSites: 4 })).to.throw(UsageError, /--min-sites 4 is more/);
     expect(() => parseDemoSettings({ rpc: "ftp://x" })).to.throw(UsageError, /unsupported RPC URL scheme/);
