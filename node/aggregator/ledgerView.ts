@@ -3,9 +3,10 @@
  * few round trips (calls issued together go out as one JSON-RPC batch; ethers batches requests made in the same
  * tick), and the aggregator's transactions, each waited for until mined.
  */
-import type { ContractTransactionResponse, Provider } from "ethers";
+import type { ContractTransactionResponse, Provider, Signer } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
 import { describeChainError } from "../chain/describeChainError";
+import { sendInFewerTrips } from "../chain/fewerTrips";
 import { getRoundInfo, getTaskInfo, type RoundInfo, type TaskInfo } from "../chain/tasks";
 import { ROLES, siteStatusName } from "../chain/vocabulary";
 import { FedledgerError } from "../errors";
@@ -43,6 +44,10 @@ export interface UploadContext {
 /** The ledger and registry contracts, read and written for one aggregator. */
 export class LedgerView implements AggregatorLedger {
   readonly ledgerAddress: string;
+  /** The task's current round at the last snapshot, per task: read with the next snapshot's batch. */
+  private readonly lastRound = new Map<bigint, number>();
+  /** The opening block of rounds seen (fixed once a round is opened), keyed by task and round. */
+  private readonly openedAt = new Map<string, number>();
 
   /** `ledger` must be connected to the aggregator's signer for the writes. */
   constructor(
@@ -78,7 +83,13 @@ export class LedgerView implements AggregatorLedger {
 
   /** Sends openRound and waits until it is mined. */
   openRound(taskId: bigint, baseModelHash: string): Promise<void> {
-    return this.send("open_round", () => this.ledger.openRound(taskId, baseModelHash));
+    return this.send("open_round", () =>
+      sendInFewerTrips(
+        this.signer(),
+        () => this.ledger.openRound.estimateGas(taskId, baseModelHash),
+        (fields) => this.ledger.openRound(taskId, baseModelHash, fields),
+      ),
+    );
   }
 
   /** Sends finalizeRound and waits until it is mined. */
@@ -90,14 +101,39 @@ export class LedgerView implements AggregatorLedger {
     includedCount: number,
     metricsHash: string,
   ): Promise<void> {
+    const args = [taskId, round, modelHash, updatesRoot, includedCount, metricsHash] as const;
     return this.send("finalize_round", () =>
-      this.ledger.finalizeRound(taskId, round, modelHash, updatesRoot, includedCount, metricsHash),
+      sendInFewerTrips(
+        this.signer(),
+        () => this.ledger.finalizeRound.estimateGas(...args),
+        (fields) => this.ledger.finalizeRound(...args, fields),
+      ),
     );
   }
 
   /** Sends abortRound and waits until it is mined. */
   abortRound(taskId: bigint, round: number, reason: 1 | 2): Promise<void> {
-    return this.send("abort_round", () => this.ledger.abortRound(taskId, round, reason));
+    return this.send("abort_round", () =>
+      sendInFewerTrips(
+        this.signer(),
+        () => this.ledger.abortRound.estimateGas(taskId, round, reason),
+        (fields) => this.ledger.abortRound(taskId, round, reason, fields),
+      ),
+    );
+  }
+
+  private signer(): Signer {
+    const runner = this.ledger.runner;
+    if (!runner || !("sendTransaction" in runner))
+      throw new FedledgerError("the aggregator needs the ledger connected to a signer");
+    return runner as Signer;
+  }
+
+  /** Reads a round and remembers its opening block. */
+  private async readRound(taskId: bigint, round: number): Promise<RoundInfo> {
+    const info = await getRoundInfo(this.ledger, taskId, round);
+    if (info.status !== "None") this.openedAt.set(`${taskId}/${round}`, info.openedAtBlock);
+    return info;
   }
 
   private async send(action: string, call: () => Promise<ContractTransactionResponse>): Promise<void> {
@@ -120,18 +156,25 @@ export class LedgerView implements AggregatorLedger {
 
   /** One round (status None when not opened). */
   round(taskId: bigint, round: number): Promise<RoundInfo> {
-    return getRoundInfo(this.ledger, taskId, round);
+    return this.readRound(taskId, round);
   }
 
-  /** Task, current round, active site count and chain time, in one batch (plus one call for the round). */
+  /**
+   * Task, current round, active site count and chain time, in one batch: the batch also reads the round that
+   * was current at the last snapshot, and a second call follows only when the current round moved on.
+   */
   async snapshot(taskId: bigint): Promise<ChainSnapshot> {
-    const [task, activeSites, block] = await Promise.all([
+    const expected = this.lastRound.get(taskId) ?? 0;
+    const [task, activeSites, block, seen] = await Promise.all([
       getTaskInfo(this.ledger, taskId),
       this.registry.activeSiteCount(),
       this.provider.getBlock("latest"),
+      expected > 0 ? this.readRound(taskId, expected) : undefined,
     ]);
-    const round =
-      task.currentRound > 0 ? await getRoundInfo(this.ledger, taskId, task.currentRound) : undefined;
+    let round: RoundInfo | undefined;
+    if (task.currentRound > 0)
+      round = task.currentRound === expected && seen ? seen : await this.readRound(taskId, task.currentRound);
+    this.lastRound.set(taskId, task.currentRound);
     return { task, round, activeSites: Number(activeSites), chainTime: block?.timestamp ?? 0 };
   }
 
@@ -148,15 +191,27 @@ export class LedgerView implements AggregatorLedger {
     }));
   }
 
-  /** Site status, round, committed leaf and commit event of one site, in one batch plus one log query. */
+  /**
+   * Site status, round, committed leaf and commit event of one site. When the round's opening block is known
+   * (the driver's snapshots read it), the log query goes out in the same batch; otherwise it follows the batch.
+   * A known opening block that differs from the one read is not trusted: the query is made again from the
+   * block read.
+   */
   async uploadContext(taskId: bigint, round: number, site: string): Promise<UploadContext> {
-    const [status, info, leaf] = await Promise.all([
+    const known = this.openedAt.get(`${taskId}/${round}`);
+    const [status, info, leaf, early] = await Promise.all([
       this.registry.siteStatus(site),
-      getRoundInfo(this.ledger, taskId, round),
+      this.readRound(taskId, round),
       this.ledger.commitLeaf(taskId, round, site),
+      known !== undefined ? this.commits(taskId, round, known, site) : undefined,
     ]);
-    const commit =
-      info.status === "None" ? undefined : (await this.commits(taskId, round, info.openedAtBlock, site))[0];
+    let commit: CommitEvent | undefined;
+    if (info.status !== "None")
+      commit = (
+        early && known === info.openedAtBlock
+          ? early
+          : await this.commits(taskId, round, info.openedAtBlock, site)
+      )[0];
     return { siteStatus: siteStatusName(status), round: info, leaf, commit };
   }
 

@@ -166,7 +166,7 @@ export class RoundDriver {
     }
     // Too few to finalise and too early to abort: wait without sealing (uploads stay open).
     if (!deadlinePassed && uploads.length < round.minSitesPerRound) return;
-    await this.closeRound(round, deadlinePassed);
+    await this.closeRound(round, deadlinePassed, snap.task.aggregationRule);
   }
 
   /**
@@ -209,18 +209,25 @@ export class RoundDriver {
     return usable;
   }
 
-  private async closeRound(round: RoundInfo, deadlinePassed: boolean): Promise<void> {
+  private async closeRound(round: RoundInfo, deadlinePassed: boolean, ruleId: number): Promise<void> {
     await this.deps.gates.seal(round.round);
     let closed = false;
     try {
-      closed = await this.aggregateAndRecord(round, deadlinePassed);
+      closed = await this.aggregateAndRecord(round, deadlinePassed, ruleId);
     } finally {
       if (!closed) this.deps.gates.unseal(round.round);
     }
   }
 
-  /** Returns true when the round was finalised or aborted on the chain (by this call or earlier). */
-  private async aggregateAndRecord(round: RoundInfo, deadlinePassed: boolean): Promise<boolean> {
+  /**
+   * Returns true when the round was finalised or aborted on the chain (by this call or earlier). `ruleId` is
+   * the task's aggregation rule, from the step's snapshot (a task's rule never changes).
+   */
+  private async aggregateAndRecord(
+    round: RoundInfo,
+    deadlinePassed: boolean,
+    ruleId: number,
+  ): Promise<boolean> {
     const { taskId, store, log, view } = this.deps;
     const included = await this.usableUploads(round.round);
     if (included.length < round.minSitesPerRound) {
@@ -234,9 +241,7 @@ export class RoundDriver {
       throw new FedledgerError(
         `the base model ${round.baseModelHash} of round ${round.round} is not in the store`,
       );
-    const task = await view.task(taskId);
-    if (!task) throw new FedledgerError(`task ${taskId} vanished from the ledger`);
-    const rule = getAggregationRule(task.aggregationRule);
+    const rule = getAggregationRule(ruleId);
 
     const started = process.hrtime.bigint();
     const model = await rule.aggregate(

@@ -11,6 +11,7 @@ import { isError, type BaseWallet, type JsonRpcProvider } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
 import { decodeChainError, toFedledgerError } from "../chain/describeChainError";
 import { getTaskInfo, type TaskInfo } from "../chain/tasks";
+import { sendInFewerTrips } from "../chain/fewerTrips";
 import { confirmTransaction } from "../chain/transactions";
 import { siteStatusName } from "../chain/vocabulary";
 import { readTaskSnapshot, type TaskSnapshot } from "./snapshot";
@@ -112,8 +113,13 @@ export class OnChainSiteLedger implements SiteLedger {
 
   async commitUpdate(c: SiteCommit): Promise<CommitResult> {
     try {
+      const args = [c.taskId, c.round, c.updateHash, c.numSamples, c.metricsHash] as const;
       const receipt = await confirmTransaction(
-        this.ledger.commitUpdate(c.taskId, c.round, c.updateHash, c.numSamples, c.metricsHash),
+        sendInFewerTrips(
+          this.signer,
+          () => this.ledger.commitUpdate.estimateGas(...args),
+          (fields) => this.ledger.commitUpdate(...args, fields),
+        ),
       );
       return { committed: true, tx: receipt.hash, block: receipt.blockNumber };
     } catch (err) {
