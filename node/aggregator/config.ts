@@ -76,6 +76,8 @@ export const aggregatorConfigSchema = z
           .min(1)
           .max(2 ** 32 - 1),
         roundsPlanned: z.number().int().min(1).max(65_535),
+        /** The task's aggregation rule number (1 FedAvg, 2 sparse FedAvg); 1 when not given. */
+        aggregationRule: z.number().int().min(1).max(255).optional(),
       })
       .strict()
       .optional(),

@@ -24,6 +24,8 @@ export interface OffChainTask {
   minSitesPerRound: number;
   commitWindowSeconds: number;
   roundsPlanned: number;
+  /** The task's aggregation rule (AGGREGATION_RULES); FedAvg when not given. */
+  aggregationRule?: number;
 }
 
 /** Options of {@link OffChainLedger}. */
@@ -95,8 +97,8 @@ export class OffChainLedger implements AggregatorLedger {
     return {
       taskId: Number(t.taskId),
       creator: this.aggregator,
-      aggregationRule: AGGREGATION_RULES.fedavg,
-      aggregationRuleName: aggregationRuleName(AGGREGATION_RULES.fedavg),
+      aggregationRule: t.aggregationRule ?? AGGREGATION_RULES.fedavg,
+      aggregationRuleName: aggregationRuleName(t.aggregationRule ?? AGGREGATION_RULES.fedavg),
       minSitesPerRound: t.minSitesPerRound,
       commitWindowSeconds: t.commitWindowSeconds,
       roundsPlanned: t.roundsPlanned,

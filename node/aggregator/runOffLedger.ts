@@ -61,6 +61,7 @@ export async function runAggregatorOffLedger(
       minSitesPerRound: off.minSitesPerRound,
       commitWindowSeconds: off.commitWindowSeconds,
       roundsPlanned: off.roundsPlanned,
+      aggregationRule: off.aggregationRule,
     },
     sites: off.sites,
     aggregator,

@@ -75,6 +75,7 @@ export interface DemoConfigParameters {
     minSitesPerRound: number;
     commitWindowSeconds: number;
     roundsPlanned: number;
+    aggregationRule?: number;
   };
 }
 

@@ -4,7 +4,9 @@
 import { cp, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { freePort } from "../chain/freePort";
+import { AGGREGATION_RULES } from "../chain/vocabulary";
 import { demoLayout, writeAggregatorConfig, writeSiteConfig, type DemoLayout } from "./configs";
+import { DEMO_AGGREGATION_RULE } from "./options";
 import type { DemoSession } from "./session";
 
 /**
@@ -40,6 +42,8 @@ export async function writeOffLedgerRun(session: DemoSession, out: string): Prom
       minSitesPerRound: s.minSites,
       commitWindowSeconds: s.commitWindowSeconds,
       roundsPlanned: s.rounds,
+      // The rule the demo's task was created with, so both kinds of run aggregate alike.
+      aggregationRule: AGGREGATION_RULES[DEMO_AGGREGATION_RULE],
     },
   };
   await writeAggregatorConfig(common);
