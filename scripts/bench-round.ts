@@ -22,7 +22,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
-import { startEmbeddedChain } from "../node/chain/embeddedChain";
+import { CHAIN_NICENESS, startEmbeddedChain } from "../node/chain/embeddedChain";
 import type { DemoLayout } from "../node/demo/configs";
 import { writeOffLedgerRun } from "../node/demo/offLedger";
 import { parseDemoSettings } from "../node/demo/options";
@@ -211,6 +211,18 @@ async function main(argv: string[]): Promise<void> {
     .option("--epochs <n>", "local epochs per round", integer("--epochs"), 3)
     .option("--poll-ms <n>", "poll interval of the aggregator and the sites", integer("--poll-ms"), 500)
     .option("--pairs <n>", "runs of each kind, alternating", integer("--pairs"), 2)
+    .option(
+      "--chain-niceness <n>",
+      "nice value of the chain node, -20 to 19 (raising its priority needs root or CAP_SYS_NICE)",
+      (value: string) => {
+        if (!/^-?[0-9]+$/.test(value.trim()) || Math.abs(Number(value)) > 20 || Number(value) > 19)
+          throw new FedledgerError(`--chain-niceness must be a whole number from -20 to 19, got "${value}"`, {
+            exitCode: 2,
+          });
+        return Number(value);
+      },
+      CHAIN_NICENESS,
+    )
     .option("--out <dir>", "working folder (default: a temporary folder, removed afterwards)")
     .parse(argv, { from: "user" });
   const o = command.opts<{
@@ -220,6 +232,7 @@ async function main(argv: string[]): Promise<void> {
     epochs: number;
     pollMs: number;
     pairs: number;
+    chainNiceness: number;
     out?: string;
   }>();
   if (o.pairs < 1) throw new FedledgerError("--pairs must be at least 1", { exitCode: 2 });
@@ -228,6 +241,7 @@ async function main(argv: string[]): Promise<void> {
   const chainLog = createWriteStream(path.join(out, "chain.log"));
   let requests = 0;
   const embedded = await startEmbeddedChain({
+    niceness: o.chainNiceness,
     onOutput: (line) => {
       chainLog.write(`${line}\n`);
       // The node prints each JSON-RPC method on a line of its own (coloured), e.g. "eth_call".
@@ -235,6 +249,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const chain: BenchChain = { url: embedded.url, pid: embedded.pid, requests: () => requests };
+  process.stdout.write(`chain node at nice ${embedded.niceness} (asked for ${o.chainNiceness})\n`);
   const sessions: DemoSession[] = [];
   const stop = () =>
     void Promise.all(sessions.map((s) => s.close()))

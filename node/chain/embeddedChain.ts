@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import os from "node:os";
 import { freePort, isPortFree } from "./freePort";
 import { packageRoot } from "./packageRoot";
 
@@ -19,7 +20,17 @@ export interface StartEmbeddedChainParameters {
   readyTimeoutMs?: number;
   /** Receives every line the Hardhat node prints (its request log). Dropped when not given. */
   onOutput?: (line: string) => void;
+  /**
+   * Scheduling priority (nice value, -20 to 19) to give the node; {@link CHAIN_NICENESS} by default. Every
+   * party waits on the node while it answers, and it uses little CPU, so on a machine that also trains it
+   * should not wait behind the training processes for a core. Raising the priority (a negative value) needs
+   * the right to (root or CAP_SYS_NICE); without it the node keeps the default priority.
+   */
+  niceness?: number;
 }
+
+/** The node's default scheduling priority: ahead of the training processes that share its cores. */
+export const CHAIN_NICENESS = -5;
 
 /** A running Hardhat node started by {@link startEmbeddedChain}. */
 export interface EmbeddedChain {
@@ -29,6 +40,8 @@ export interface EmbeddedChain {
   chainId: number;
   /** Process id of the node. */
   pid: number;
+  /** The node's nice value once started (0 when its priority could not be changed). */
+  niceness: number;
   /** Resolves when the node process exits, with its exit code (null when killed by a signal). */
   exited: Promise<number | null>;
   /** Stops the node (SIGTERM, then SIGKILL after 5 s) and resolves once it has exited. Idempotent. */
@@ -56,6 +69,11 @@ export async function startEmbeddedChain(params: StartEmbeddedChainParameters = 
     throw new RangeError(`accounts must be a positive integer, got ${params.accounts}`);
   if (params.chainId !== undefined && (!Number.isSafeInteger(params.chainId) || params.chainId < 1))
     throw new RangeError(`chainId must be a positive integer, got ${params.chainId}`);
+  if (
+    params.niceness !== undefined &&
+    (!Number.isInteger(params.niceness) || params.niceness < -20 || params.niceness > 19)
+  )
+    throw new RangeError(`niceness must be an integer between -20 and 19, got ${params.niceness}`);
 
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < (fixedPort ? 1 : PORT_ATTEMPTS); attempt++) {
@@ -88,6 +106,8 @@ async function startOnPort(host: string, port: number, params: StartEmbeddedChai
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
+
+  const niceness = setNiceness(child.pid, params.niceness ?? CHAIN_NICENESS);
 
   const tail: string[] = [];
   const collect = (chunk: Buffer) => {
@@ -124,11 +144,26 @@ async function startOnPort(host: string, port: number, params: StartEmbeddedChai
 
   try {
     const chainId = await waitForRpc(url, child, () => hasExited, params.readyTimeoutMs ?? 60_000);
-    return { url, chainId, pid: child.pid as number, exited, stop };
+    return { url, chainId, pid: child.pid as number, niceness, exited, stop };
   } catch (err) {
     await stop();
     const detail = tail.slice(-8).join(" | ");
     throw new Error(`${(err as Error).message}${detail ? `; node output: ${detail}` : ""}`);
+  }
+}
+
+/** Sets a process's nice value when allowed; returns the value it has afterwards. */
+function setNiceness(pid: number | undefined, niceness: number): number {
+  if (pid === undefined) return 0;
+  try {
+    os.setPriority(pid, niceness);
+  } catch {
+    // Not permitted (raising a priority needs root or CAP_SYS_NICE): the node runs at the default priority.
+  }
+  try {
+    return os.getPriority(pid);
+  } catch {
+    return 0;
   }
 }
 
