@@ -46,8 +46,8 @@ interface RunResult {
   seconds: number;
   /** CPU seconds the chain node used during the run (Linux only). */
   chainCpuSeconds?: number;
-  /** JSON-RPC requests the chain node served during the run. */
-  chainRequests: number;
+  /** JSON-RPC requests the chain node served during the run (undefined when not counted). */
+  chainRequests?: number;
 }
 
 function integer(flag: string) {
@@ -62,7 +62,9 @@ function integer(flag: string) {
 interface BenchChain {
   url: string;
   pid: number;
-  requests(): number;
+  /** Requests counted from the node's request log (undefined while the log is off). */
+  requests(): number | undefined;
+  setRequestLog(enabled: boolean): Promise<void>;
 }
 
 /** User plus system CPU seconds of a process, from /proc (undefined elsewhere). */
@@ -81,7 +83,12 @@ async function runOnce(
   label: string,
   layout: DemoLayout,
   chain: BenchChain,
+  countRequests: boolean,
 ): Promise<RunResult> {
+  // The request log stays on for the runs without the ledger, to show that they send the chain nothing; with
+  // the ledger it is off unless --count-requests (describing each request costs the node CPU time).
+  await chain.setRequestLog(label !== "ledger" || countRequests);
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const cpuBefore = await cpuSeconds(chain.pid);
   const requestsBefore = chain.requests();
   const aggregatorEvents: LogEvent[] = [];
@@ -131,7 +138,10 @@ async function runOnce(
     finalModel: finalized.length > 0 ? String(finalized[finalized.length - 1].modelHash) : undefined,
     seconds: (Date.now() - started) / 1000,
     chainCpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
-    chainRequests: chain.requests() - requestsBefore,
+    chainRequests:
+      requestsBefore !== undefined && chain.requests() !== undefined
+        ? (chain.requests() as number) - requestsBefore
+        : undefined,
   };
 }
 
@@ -192,9 +202,12 @@ function report(ledger: RunResult[], off: RunResult[]): string[] {
       `${wait.toFixed(2)} s = ${pct(wait / w)} of those rounds.`,
     `Whole runs (start-up included): ${median(ledger.map((r) => r.seconds)).toFixed(1)} s with the ledger, ` +
       `${median(off.map((r) => r.seconds)).toFixed(1)} s without (medians).`,
-    `Chain node: ${median(ledger.map((r) => r.chainRequests))} JSON-RPC requests per run with the ledger` +
-      (cpu.length > 0 ? ` using ${median(cpu).toFixed(1)} CPU seconds` : "") +
-      `; ${sum(off.map((r) => r.chainRequests))} requests in all runs without it.`,
+    `Chain node: ` +
+      (ledger.every((r) => r.chainRequests !== undefined)
+        ? `${median(ledger.map((r) => r.chainRequests as number))} JSON-RPC requests per run with the ledger`
+        : "request log off in the runs with the ledger (--count-requests counts them)") +
+      (cpu.length > 0 ? `, ${median(cpu).toFixed(1)} CPU seconds per run` : "") +
+      `; ${sum(off.map((r) => r.chainRequests ?? 0))} requests in all runs without the ledger.`,
     `Final models: ${[...models].join(", ")} (${models.size === 1 ? "identical in every run: the same training" : "DIFFERENT"}).`,
   );
   return lines;
@@ -223,6 +236,10 @@ async function main(argv: string[]): Promise<void> {
       },
       CHAIN_NICENESS,
     )
+    .option(
+      "--count-requests",
+      "keep the chain's request log on in the runs with the ledger, to count requests",
+    )
     .option("--out <dir>", "working folder (default: a temporary folder, removed afterwards)")
     .parse(argv, { from: "user" });
   const o = command.opts<{
@@ -233,6 +250,7 @@ async function main(argv: string[]): Promise<void> {
     pollMs: number;
     pairs: number;
     chainNiceness: number;
+    countRequests?: boolean;
     out?: string;
   }>();
   if (o.pairs < 1) throw new FedledgerError("--pairs must be at least 1", { exitCode: 2 });
@@ -240,6 +258,7 @@ async function main(argv: string[]): Promise<void> {
   await mkdir(out, { recursive: true });
   const chainLog = createWriteStream(path.join(out, "chain.log"));
   let requests = 0;
+  let logging = true;
   const embedded = await startEmbeddedChain({
     niceness: o.chainNiceness,
     onOutput: (line) => {
@@ -248,7 +267,15 @@ async function main(argv: string[]): Promise<void> {
       if (METHOD_LINE.test(line.replace(ANSI_COLOUR, "").trim())) requests += 1;
     },
   });
-  const chain: BenchChain = { url: embedded.url, pid: embedded.pid, requests: () => requests };
+  const chain: BenchChain = {
+    url: embedded.url,
+    pid: embedded.pid,
+    requests: () => (logging ? requests : undefined),
+    setRequestLog: async (enabled) => {
+      await embedded.setRequestLog(enabled);
+      logging = enabled;
+    },
+  };
   process.stdout.write(`chain node at nice ${embedded.niceness} (asked for ${o.chainNiceness})\n`);
   const sessions: DemoSession[] = [];
   const stop = () =>
@@ -281,8 +308,9 @@ async function main(argv: string[]): Promise<void> {
           session.note(
             `pair ${pair} of ${o.pairs}: ${settings.sites} sites × ${settings.rounds} rounds, ${kind}`,
           );
-          if (kind === "ledger") ledgerRuns.push(await runOnce(session, kind, session.layout, chain));
-          else offRuns.push(await runOnce(session, kind, offLayout, chain));
+          if (kind === "ledger")
+            ledgerRuns.push(await runOnce(session, kind, session.layout, chain, o.countRequests === true));
+          else offRuns.push(await runOnce(session, kind, offLayout, chain, o.countRequests === true));
         }
       } finally {
         await session.close();

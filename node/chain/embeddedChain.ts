@@ -44,6 +44,11 @@ export interface EmbeddedChain {
   niceness: number;
   /** Resolves when the node process exits, with its exit code (null when killed by a signal). */
   exited: Promise<number | null>;
+  /**
+   * Turns the node's request log on or off (on at start). With the log on, the node describes every call and
+   * transaction (contract, method, sender), which costs it CPU time on each request.
+   */
+  setRequestLog(enabled: boolean): Promise<void>;
   /** Stops the node (SIGTERM, then SIGKILL after 5 s) and resolves once it has exited. Idempotent. */
   stop(): Promise<void>;
 }
@@ -144,12 +149,28 @@ async function startOnPort(host: string, port: number, params: StartEmbeddedChai
 
   try {
     const chainId = await waitForRpc(url, child, () => hasExited, params.readyTimeoutMs ?? 60_000);
-    return { url, chainId, pid: child.pid as number, niceness, exited, stop };
+    const setRequestLog = async (enabled: boolean) => {
+      await rpcCall(url, "hardhat_setLoggingEnabled", [enabled]);
+    };
+    return { url, chainId, pid: child.pid as number, niceness, exited, setRequestLog, stop };
   } catch (err) {
     await stop();
     const detail = tail.slice(-8).join(" | ");
     throw new Error(`${(err as Error).message}${detail ? `; node output: ${detail}` : ""}`);
   }
+}
+
+/** One JSON-RPC call to the node; throws with the node's message when it answers with an error. */
+async function rpcCall(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await res.json()) as { result?: unknown; error?: { message?: string } };
+  if (body.error) throw new Error(`${method} failed: ${body.error.message ?? "unknown error"}`);
+  return body.result;
 }
 
 /** Sets a process's nice value when allowed; returns the value it has afterwards. */
