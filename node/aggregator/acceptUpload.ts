@@ -1,7 +1,8 @@
 /**
  * The acceptance rules for one upload, in the order they are checked (cheap and local first, then one chain
- * round trip, then the body). Each refusal is an ApiError with its own code; nothing is written unless every
- * check passes, so a refused upload never changes a round.
+ * round trip, then the body). The body is read into memory while the chain answers, so the transfer of a large
+ * update overlaps the round trip instead of following it. Each refusal is an ApiError with its own code; nothing
+ * is written unless every check passes, so a refused upload never changes a round.
  */
 import { createHash } from "node:crypto";
 import { commitLeaf } from "../fl/merkle";
@@ -53,8 +54,9 @@ function sha256(bytes: Uint8Array): string {
 }
 
 /**
- * Checks an upload and stores it. `readBody` is called once the envelope and the chain state have been
- * checked; it must enforce the size limit while streaming.
+ * Checks an upload and stores it. `readBody` is called once the envelope and signature have been checked, and
+ * its bytes are used only after the chain state has been checked too; it must enforce the size limit while
+ * streaming.
  */
 export async function acceptUpload(
   deps: AcceptUploadDependencies,
@@ -100,6 +102,9 @@ export async function acceptUpload(
     return { created: false, record: existing };
   }
 
+  const reading = readBody();
+  // A refusal below leaves the read to finish unobserved; its failure then has no one to report to.
+  reading.catch(() => undefined);
   const ctx = await deps.view.uploadContext(env.task, env.round, env.site);
   if (ctx.siteStatus === "Suspended")
     throw new ApiError(
@@ -142,7 +147,7 @@ export async function acceptUpload(
   if (deps.gates.isSealed(env.round))
     throw new ApiError("round_closed", `round ${env.round} is being aggregated; uploads are closed`);
 
-  const body = await readBody();
+  const body = await reading;
   if (sha256(body) !== env.updateHash)
     throw new ApiError(
       "body_hash_mismatch",
