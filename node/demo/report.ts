@@ -159,5 +159,10 @@ export function summaryLines(report: DemoReport): string[] {
     "",
     "Verify where the model came from (chain records, parents back to genesis, every update, recomputed aggregates):",
     `  ${report.auditCommand}`,
+    ...(report.settings.keepRunning || report.settings.rpc
+      ? []
+      : [
+          "  (the demo's chain stops when the demo ends: run it with --keep-running, or on your own chain with --rpc, to audit)",
+        ]),
   ];
 }
