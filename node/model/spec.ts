@@ -98,6 +98,13 @@ const specSchema = z
         wordNgrams: positiveInt(8),
         charNgramMin: z.number().int().min(0).max(16),
         charNgramMax: z.number().int().min(0).max(16),
+        lexicon: z
+          .object({
+            weight: z.number().int().min(1).max(32),
+            hash: z.string().regex(/^0x[0-9a-f]{64}$/, { message: "must be 0x and 64 lower-case hex digits" }),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .refine((f) => f.charNgramMin <= f.charNgramMax, {

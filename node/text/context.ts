@@ -7,7 +7,9 @@
  *
  * Algorithm, per note:
  * 1. Scan tokens left to right; at each token take the longest phrase of the language's lexicon (trigger,
- *    pseudo-trigger or terminator) that matches there, and continue after it.
+ *    pseudo-trigger or terminator) that matches there, and continue after it. A phrase written with a
+ *    final "*" ("explanter*") matches any word that starts with its last word (inflections:
+ *    "explanterad", "explanterades"); on equal length an exact phrase wins over such a prefix phrase.
  * 2. A pre trigger marks following tokens, a post trigger preceding tokens, a both trigger both ways.
  *    A scope stops at a boundary (. , ; ! ? or a line break), at a terminator phrase, at any other
  *    trigger or pseudo-trigger, or after {@link FORWARD_WINDOW} / {@link BACKWARD_WINDOW} words.
@@ -30,33 +32,43 @@ const BOUNDARY_PUNCT = new Set([".", ",", ";", "!", "?"]);
 type PhraseRole = "trigger" | "pseudo" | "terminator";
 interface Phrase {
   tokens: string[];
+  /** The last token is a prefix ("explanter*"). */
+  prefix: boolean;
   role: PhraseRole;
   bit: number;
   forward: boolean;
   backward: boolean;
 }
-type CompiledLexicon = Map<string, Phrase[]>;
+interface CompiledLexicon {
+  /** Phrases by their first token (exact). */
+  byFirst: Map<string, Phrase[]>;
+  /** One-word prefix phrases. */
+  prefixes: Phrase[];
+}
 
 const compiled = new Map<Lang, CompiledLexicon>();
 
 function compile(lang: Lang): CompiledLexicon {
   const lex = CONTEXT_LEXICONS[lang];
-  const map: CompiledLexicon = new Map();
+  const map = new Map<string, Phrase[]>();
+  const prefixes: Phrase[] = [];
   const add = (text: string, role: PhraseRole, bit: number, forward: boolean, backward: boolean): void => {
-    const tokens = tokenize(normalizeText(text)).map((t) => t.text);
+    const prefix = text.endsWith("*");
+    const tokens = tokenize(normalizeText(prefix ? text.slice(0, -1) : text)).map((t) => t.text);
     if (tokens.length === 0) return;
-    const list = map.get(tokens[0]) ?? [];
+    const list = prefix && tokens.length === 1 ? prefixes : (map.get(tokens[0]) ?? []);
     // A phrase listed as both pre and post trigger of one kind opens scopes both ways.
     const same = list.find(
-      (p) => p.role === role && p.bit === bit && p.tokens.join(" ") === tokens.join(" "),
+      (p) =>
+        p.role === role && p.bit === bit && p.prefix === prefix && p.tokens.join(" ") === tokens.join(" "),
     );
     if (same) {
       same.forward ||= forward;
       same.backward ||= backward;
       return;
     }
-    list.push({ tokens, role, bit, forward, backward });
-    map.set(tokens[0], list);
+    list.push({ tokens, prefix, role, bit, forward, backward });
+    if (list !== prefixes) map.set(tokens[0], list);
   };
   for (const p of lex.pseudo) add(p, "pseudo", 0, false, false);
   for (const p of lex.terminators) add(p, "terminator", 0, false, false);
@@ -67,9 +79,13 @@ function compile(lang: Lang): CompiledLexicon {
     for (const p of t.post ?? []) add(p, "trigger", bit, false, true);
     for (const p of t.both ?? []) add(p, "trigger", bit, true, true);
   }
-  // Longest phrase first; on equal length, pseudo before terminator before trigger (insertion order).
-  for (const list of map.values()) list.sort((a, b) => b.tokens.length - a.tokens.length);
-  return map;
+  // Longest phrase first; on equal length exact before prefix, then pseudo before terminator before
+  // trigger (insertion order).
+  const order = (a: Phrase, b: Phrase) =>
+    b.tokens.length - a.tokens.length || Number(a.prefix) - Number(b.prefix);
+  for (const list of map.values()) list.sort(order);
+  prefixes.sort((a, b) => b.tokens[0].length - a.tokens[0].length);
+  return { byFirst: map, prefixes };
 }
 
 function lexiconFor(lang: Lang): CompiledLexicon {
@@ -81,18 +97,21 @@ function lexiconFor(lang: Lang): CompiledLexicon {
   return lex;
 }
 
-function matchAt(tokens: readonly Token[], i: number, candidates: Phrase[]): Phrase | undefined {
-  for (const p of candidates) {
+function matchAt(tokens: readonly Token[], i: number, lex: CompiledLexicon): Phrase | undefined {
+  for (const p of lex.byFirst.get(tokens[i].text) ?? []) {
     if (i + p.tokens.length > tokens.length) continue;
     let ok = true;
     for (let k = 1; k < p.tokens.length; k++) {
-      if (tokens[i + k].text !== p.tokens[k]) {
+      const t = tokens[i + k].text;
+      if (p.prefix && k === p.tokens.length - 1 ? !t.startsWith(p.tokens[k]) : t !== p.tokens[k]) {
         ok = false;
         break;
       }
     }
     if (ok) return p;
   }
+  if (tokens[i].kind !== "word") return undefined;
+  for (const p of lex.prefixes) if (tokens[i].text.startsWith(p.tokens[0])) return p;
   return undefined;
 }
 
@@ -116,8 +135,7 @@ export function markContext(tokens: readonly Token[], lang: Lang): Uint8Array {
   let i = 0;
   while (i < n) {
     const tok = tokens[i];
-    const candidates = lex.get(tok.text);
-    const p = candidates ? matchAt(tokens, i, candidates) : undefined;
+    const p = matchAt(tokens, i, lex);
     if (!p) {
       if (tok.kind === "newline" || (tok.kind === "punct" && BOUNDARY_PUNCT.has(tok.text))) stop[i] = 1;
       i++;

@@ -2,8 +2,8 @@
  * The corpus surface of the text pipeline: the note type, the synthetic generator with its site
  * profiles, the file loader and language detection. Import from here rather than from the modules.
  */
-export type { HardKind, Mention, MentionKind, Note, NoteMeta, NoteStyle } from "./note";
-export { MENTION_KINDS, NOTE_STYLES } from "./note";
+export type { HardKind, Mention, MentionKind, Note, NoteMeta, NoteStyle, RecordStyle } from "./note";
+export { MENTION_KINDS, NOTE_STYLES, RECORD_STYLES } from "./note";
 export {
   generateNotes,
   generatorLanguages,

@@ -12,14 +12,25 @@
  *      code points) of "<" + word + ">", for words of at most 64 code points;
  *    - "w" + n + ":" + (prefix + token) joined by " " for word n-grams, 2 ≤ n ≤ wordNgrams, over runs
  *      of words and numbers not broken by punctuation or a line break.
- * 5. Id 0 is reserved: it is the single feature of a text without words or numbers.
- * The language only selects the context trigger lists.
+ * 5. With `lexicon` set, concept features from the curated lexicon (./lexicon), each added `weight` times:
+ *    - "k:" + prefix + concept for every lexicon match, where prefix is the context prefix of the match's
+ *      first token and concept is the implant category (also "implant" for any implant category),
+ *      "external_device", "drug", "harm" or "cue_" + the cue kind; a concept counts once per token (the
+ *      first match in order that covers the token);
+ *    - "k:and:" + combination for the combinations of un-negated drug, un-negated harm and cue kinds that
+ *      occur in the text: "drug+harm", "drug+harm+cause", "drug+cause", "harm+cause", "drug+tolerated",
+ *      "drug+info", "drug+uncertain".
+ *    They come after the token features, matches in token order, then the combinations in that order.
+ * 6. Id 0 is reserved: it is the single feature of a text without words or numbers.
+ * The language selects the context trigger lists and the lexicon entries of that language.
  */
+import { FedledgerError } from "../errors";
 import { contextPrefix, markContext } from "./context";
 import { FNV_OFFSET, fnv1aCodePoint, fnv1aContinue } from "./hash";
 import type { Lang } from "./labels";
-import { normalizeText } from "./normalize";
-import { tokenize } from "./tokenize";
+import { defaultLexicon, LEXICON_HASH, type LexiconMatch } from "./lexicon";
+import { normalizeForm, normalizeText } from "./normalize";
+import { tokenize, type Token } from "./tokenize";
 
 export { splitSentences, sentenceSpans, type SentenceSpan } from "./sentences";
 
@@ -33,6 +44,29 @@ export interface FeatureConfig {
   charNgramMin: number;
   /** Longest character n-gram in code points. */
   charNgramMax: number;
+  /** Lexicon concept features; absent: none. */
+  lexicon?: LexiconFeatures;
+}
+
+/** How lexicon concept features are added. */
+export interface LexiconFeatures {
+  /** How many times each concept feature is added (1 to 32): its weight in the bag. */
+  weight: number;
+  /** The lexicon the ids come from: its {@link LEXICON_HASH}. Featurising with another lexicon is refused. */
+  hash: string;
+}
+
+/** Raised when a feature config names a lexicon this build does not have. */
+export class LexiconMismatchError extends FedledgerError {
+  constructor(wanted: string) {
+    super(
+      `the model's features use lexicon ${wanted.slice(0, 12)}…, this build has ${LEXICON_HASH.slice(0, 12)}…`,
+      {
+        hint: "run the fedledger version the model was trained with, or train the model again with this one",
+        exitCode: 2,
+      },
+    );
+  }
 }
 
 /**
@@ -44,6 +78,7 @@ export const DEFAULT_FEATURE_CONFIG: FeatureConfig = Object.freeze({
   wordNgrams: 2,
   charNgramMin: 3,
   charNgramMax: 5,
+  lexicon: Object.freeze({ weight: 4, hash: LEXICON_HASH }),
 });
 
 /** The id emitted for a text that has no words or numbers. */
@@ -72,12 +107,19 @@ export function validateFeatureConfig(c: FeatureConfig): void {
     throw new RangeError(
       `character n-grams need 1 ≤ charNgramMin ≤ charNgramMax ≤ 10 (or both 0), got ${c.charNgramMin}..${c.charNgramMax}`,
     );
+  if (c.lexicon) {
+    if (!isInt(c.lexicon.weight) || c.lexicon.weight < 1 || c.lexicon.weight > 32)
+      throw new RangeError(`lexicon.weight must be an integer from 1 to 32, got ${c.lexicon.weight}`);
+    if (c.lexicon.hash !== LEXICON_HASH) throw new LexiconMismatchError(c.lexicon.hash);
+  }
 }
 
 const PREFIXES = Array.from({ length: 16 }, (_, f) => contextPrefix(f));
 const UNIGRAM_BASE = PREFIXES.map((p) => fnv1aContinue(fnv1aContinue(FNV_OFFSET, "w:"), p));
 const CHAR_BASE = PREFIXES.map((p) => fnv1aContinue(fnv1aContinue(FNV_OFFSET, "c:"), p));
 const NGRAM_BASE = [0, 0, 2, 3, 4, 5].map((n) => fnv1aContinue(FNV_OFFSET, `w${n}:`));
+const CONCEPT_BASE = PREFIXES.map((p) => fnv1aContinue(fnv1aContinue(FNV_OFFSET, "k:"), p));
+const AND_BASE = fnv1aContinue(FNV_OFFSET, "k:and:");
 const LT = 0x3c; // "<"
 const GT = 0x3e; // ">"
 const JOINERS = /[-:'’]/;
@@ -131,7 +173,13 @@ export function featurize(
 ): Uint32Array {
   if (config !== DEFAULT_FEATURE_CONFIG) validateFeatureConfig(config);
   const mod = config.buckets - 1;
-  const tokens = tokenize(normalizeText(text));
+  let tokens: Token[];
+  let raws: string[] = [];
+  if (config.lexicon) {
+    const cased = tokenize(normalizeForm(text));
+    raws = cased.map((t) => t.text);
+    tokens = cased.map((t) => ({ text: t.text.toLowerCase(), kind: t.kind }));
+  } else tokens = tokenize(normalizeText(text));
   const flags = markContext(tokens, lang);
   const cmin = config.charNgramMin;
   const cmax = config.charNgramMax;
@@ -195,8 +243,71 @@ export function featurize(
       }
     }
   }
+  if (config.lexicon) {
+    const weight = config.lexicon.weight;
+    const pushConcept = (h: number): void => {
+      for (let k = 0; k < weight; k++) push(h);
+    };
+    const matches = defaultLexicon().match(tokens, raws, lang);
+    for (const name of conceptNames(matches, flags))
+      pushConcept(hashString(CONCEPT_BASE[name.flags], name.concept));
+    for (const combo of combinations(matches, flags)) pushConcept(hashString(AND_BASE, combo));
+  }
   // Keep a grown buffer for the next call, but do not hold on to a huge one.
   if (out.length <= 1 << 20) scratch = out;
   if (len === 0) return Uint32Array.of(EMPTY_FEATURE_ID);
   return out.slice(0, len);
+}
+
+/**
+ * Concept names of lexicon matches with the context flags of each match's first token, in match order.
+ * A concept is named once per token: when several entries (or a several-word entry and one of its words)
+ * name the same concept over a token, the first match in order counts.
+ */
+function conceptNames(
+  matches: readonly LexiconMatch[],
+  flags: Uint8Array,
+): { concept: string; flags: number }[] {
+  const out: { concept: string; flags: number }[] = [];
+  const taken = new Map<number, Set<string>>();
+  const add = (m: LexiconMatch, concept: string): void => {
+    for (let t = m.start; t < m.end; t++) if (taken.get(t)?.has(concept)) return;
+    for (let t = m.start; t < m.end; t++) {
+      const set = taken.get(t) ?? new Set<string>();
+      set.add(concept);
+      taken.set(t, set);
+    }
+    out.push({ concept, flags: flags[m.start] });
+  };
+  for (const m of matches) {
+    const e = m.entry;
+    if (e.list === "implant") {
+      add(m, e.term.category);
+      if (e.term.category !== "external_device") add(m, "implant");
+    } else if (e.list === "cue") add(m, `cue_${e.term.kind}`);
+    else add(m, e.list);
+  }
+  return out;
+}
+
+/** The drug, harm and cue combinations of a text (see the module comment), in their fixed order. */
+function combinations(matches: readonly LexiconMatch[], flags: Uint8Array): string[] {
+  let drug = false;
+  let harm = false;
+  const cues = new Set<string>();
+  for (const m of matches) {
+    if (m.entry.list === "drug" && flags[m.start] === 0) drug = true;
+    else if (m.entry.list === "harm" && flags[m.start] === 0) harm = true;
+    else if (m.entry.list === "cue") cues.add(m.entry.term.kind);
+  }
+  const cause = cues.has("cause");
+  const out: string[] = [];
+  if (drug && harm) out.push("drug+harm");
+  if (drug && harm && cause) out.push("drug+harm+cause");
+  if (drug && cause) out.push("drug+cause");
+  if (harm && cause) out.push("harm+cause");
+  if (drug && cues.has("tolerated")) out.push("drug+tolerated");
+  if (drug && cues.has("info")) out.push("drug+info");
+  if (drug && cues.has("uncertain")) out.push("drug+uncertain");
+  return out;
 }

@@ -23,7 +23,7 @@ import { z } from "zod";
 import { FedledgerError } from "../errors";
 import { LABELS, LANGS, isLabel, isLang, type Label, type Lang } from "./labels";
 import { detectLanguage } from "./language";
-import { MENTION_KINDS, NOTE_STYLES, type Note, type NoteMeta } from "./note";
+import { MENTION_KINDS, RECORD_STYLES, type Note, type NoteMeta } from "./note";
 
 /** Largest accepted note text, in bytes of UTF-8 (8 MiB). */
 export const MAX_NOTE_BYTES = 8 * 1024 * 1024;
@@ -74,7 +74,7 @@ class RecordError extends Error {}
 
 const metaSchema = z
   .object({
-    style: z.enum(NOTE_STYLES).optional(),
+    style: z.enum(RECORD_STYLES).optional(),
     hard: z.enum(MENTION_KINDS).exclude(["positive"]).optional(),
     mentions: z.array(z.object({ kind: z.enum(MENTION_KINDS), label: z.enum(LABELS) }).strict()).optional(),
     profile: z.string().optional(),

@@ -16,7 +16,17 @@ const SOFT_HYPHEN = /\u00ad/g;
  * @example normalizeText("Ingen PACEMAKER‐kontroll") // "ingen pacemaker-kontroll"
  */
 export function normalizeText(text: string): string {
-  let out = text.normalize("NFC").toLowerCase();
+  return normalizeForm(text).toLowerCase();
+}
+
+/**
+ * The first step of {@link normalizeText} without the lower-casing: NFC and uniform hyphens. The lexicon
+ * matcher reads abbreviations in the case they were written in from this form.
+ *
+ * @example normalizeForm("Ingen PACEMAKER‐kontroll") // "Ingen PACEMAKER-kontroll"
+ */
+export function normalizeForm(text: string): string {
+  let out = text.normalize("NFC");
   if (out.includes("\u2010") || out.includes("\u2011")) out = out.replace(HYPHENS, "-");
   if (out.includes("\u00ad")) out = out.replace(SOFT_HYPHEN, "");
   return out;

@@ -7,6 +7,13 @@ import type { ImplantCategory, Label, Lang } from "./labels";
 export const NOTE_STYLES = ["admission", "mri_referral", "nursing", "discharge", "medication_list"] as const;
 /** One note style. */
 export type NoteStyle = (typeof NOTE_STYLES)[number];
+/**
+ * Styles a note file may name: the generator's, and further kinds of real record notes (a telephone
+ * contact, an MRI safety checklist, an outpatient visit, an operation note).
+ */
+export const RECORD_STYLES = [...NOTE_STYLES, "telephone", "mri_checklist", "outpatient", "operation"] as const;
+/** One record note style. */
+export type RecordStyle = (typeof RECORD_STYLES)[number];
 
 /**
  * How a mention in a generated note was built.
@@ -43,7 +50,7 @@ export interface Mention {
 /** Generator bookkeeping kept with a note (optional; real data has none). */
 export interface NoteMeta {
   /** Note style. */
-  style?: NoteStyle;
+  style?: RecordStyle;
   /** The first hard construction in the note, if any. */
   hard?: HardKind;
   /** All constructed mentions, in the order they were written. */

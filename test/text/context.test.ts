@@ -22,6 +22,10 @@ describe("text/context", () => {
     ["Ingen pacemaker, men ICD.", "sv", "ingen neg:pacemaker , men icd ."],
     ["Kan inte uteslutas att pacemaker behövs.", "sv", "kan inte uteslutas att pacemaker behövs ."],
     ["ICD planeras.", "sv", "plan:icd planeras ."],
+    // A prefix trigger ("explanter*") covers inflections; a one-word exact trigger wins over it.
+    ["Pacemakern explanterades i fjol.", "sv", "rem:pacemakern explanterades rem:i rem:fjol ."],
+    ["ICD explanterat 2020.", "sv", "rem:icd explanterat rem:2020 ."],
+    ["Hustrun har pacemaker.", "sv", "hustrun fam:har fam:pacemaker ."],
     // Danish
     ["Uden pacemaker.", "da", "uden neg:pacemaker ."],
     ["Pacemaker hos mor.", "da", "fam:pacemaker hos mor ."],

@@ -21,7 +21,15 @@ import {
 } from "./profiles";
 import { Rng } from "./prng";
 import { renderTemplate, type FixedSlots } from "./render";
+import { abbreviationOf, makerModelOf, misspellForms } from "./lexiconTerms";
 import { ADR_PAIRS, DEVICE_MODELS } from "./shared";
+
+/** Share of device mentions written with a lexicon abbreviation instead of the pack's word. */
+const ABBREVIATION_RATE = 0.2;
+/** Share of device mentions with a spelling error. */
+const MISSPELLING_RATE = 0.07;
+/** Share of maker/model names taken from the lexicon rather than the generator's model table. */
+const LEXICON_MODEL_RATE = 0.5;
 
 /** Most notes one call may generate. */
 export const MAX_GENERATED_NOTES = 10_000_000;
@@ -112,9 +120,19 @@ function termFor(b: NoteBuilder, cat: ImplantCategory): DeviceTerm {
 }
 
 function deviceSlots(b: NoteBuilder, term: DeviceTerm, withModel: number): FixedSlots {
+  const { rng, pack } = b;
   const models: readonly string[] = DEVICE_MODELS[term.kind];
-  const mdl = models.length > 0 && b.rng.chance(withModel) ? ` (${b.rng.pick(models)})` : "";
-  return { dev: term.forms, side: b.rng.pick(b.pack.sides), rel: b.rng.pick(b.pack.relatives), mdl };
+  let mdl = "";
+  if (rng.chance(withModel)) {
+    const fromLexicon = rng.chance(LEXICON_MODEL_RATE) ? makerModelOf(rng, pack.lang, term.cat) : undefined;
+    const name = fromLexicon ?? (models.length > 0 ? rng.pick(models) : undefined);
+    if (name) mdl = ` (${name})`;
+  }
+  let dev = term.forms;
+  if (!term.sided && rng.chance(ABBREVIATION_RATE))
+    dev = abbreviationOf(rng, pack.lang, term.cat, dev) ?? dev;
+  if (rng.chance(MISSPELLING_RATE)) dev = misspellForms(rng, dev);
+  return { dev, side: rng.pick(pack.sides), rel: rng.pick(pack.relatives), mdl };
 }
 
 function pickCategory(
@@ -240,7 +258,7 @@ function compose(b: NoteBuilder, style: NoteStyle): string {
   const st = pack.styles[style];
   const header = b.render(rng.pick(st.headers), {});
   const intro = pickSome(b, st.intro, 1, 1);
-  const body = pickSome(b, st.body, style === "medication_list" ? 0 : 1, 3);
+  const body = pickSome(b, st.body, style === "medication_list" ? 0 : 1, 5);
   const outro = pickSome(b, st.outro, 0, 1);
   const implant = b.sentences.filter((s) => s.place === "implant").map((s) => s.text);
   const adr = b.sentences.filter((s) => s.place === "adr").map((s) => s.text);
@@ -265,6 +283,9 @@ function compose(b: NoteBuilder, style: NoteStyle): string {
     lines.push([...intro, ...insertRandomly(rng, body, [...implant, ...other, ...adr])].join(" "));
   } else {
     lines.push([...intro, ...insertRandomly(rng, body, [...implant, ...other])].join(" "));
+    // A medication list in admission and discharge notes: drugs named with no reaction.
+    if ((style === "admission" || style === "discharge") && rng.chance(0.35))
+      lines.push(...rng.shuffle(pack.medLines).slice(0, rng.int(2, 6)));
     if (adr.length > 0) {
       if (rng.chance(0.6)) lines.push(`${rng.pick(pack.allergyHeading)} ${adr.join(" ")}`);
       else lines[lines.length - 1] += ` ${adr.join(" ")}`;
