@@ -26,7 +26,7 @@ import {
 } from "../node/eval/realistic";
 import type { EvalScores, Prf } from "../node/eval/score";
 import { initBackend } from "../node/model/backend";
-import { defaultSpec } from "../node/model/spec";
+import { defaultSpec, type ModelSpec } from "../node/model/spec";
 import { loadNotes } from "../node/text/loader";
 import type { Note } from "../node/text/note";
 import { generateNotes } from "../node/text/synth/generate";
@@ -104,8 +104,7 @@ function targets(c: SetComparison): Target[] {
   return out.map((t) => ({ ...t, what: `${c.name}: ${t.what}` }));
 }
 
-async function showErrors(name: string, bytes: Buffer, notes: readonly Note[]): Promise<void> {
-  const spec = defaultSpec();
+async function showErrors(name: string, bytes: Buffer, spec: ModelSpec, notes: readonly Note[]): Promise<void> {
   const predicted = await modelLabels(bytes, spec, notes);
   console.log(`\n== errors on ${name} ==`);
   notes.forEach((n, i) => {
@@ -128,6 +127,9 @@ async function main(): Promise<void> {
     .option("--no-federated", "skip the federated model")
     .option("--show-errors", "list the dev set notes each model gets wrong (never the holdout set)")
     .option("--json <file>", "write the full report as JSON")
+    .option("--lexicon-weight <n>", "the spec's lexicon weight (experiments)", whole(1, 32))
+    .option("--threshold <p>", "the spec's decision threshold (experiments)", parseFloat)
+    .option("--epochs <n>", "local epochs (experiments)", whole(1, 100))
     .parse();
   const opts = program.opts<{
     trainPerLang: number;
@@ -137,6 +139,9 @@ async function main(): Promise<void> {
     federated: boolean;
     showErrors?: boolean;
     json?: string;
+    lexiconWeight?: number;
+    threshold?: number;
+    epochs?: number;
   }>();
   const root = path.join(__dirname, "..", "test", "realistic");
   const load = (dir: string) =>
@@ -146,7 +151,14 @@ async function main(): Promise<void> {
     );
   const [dev, holdout] = await Promise.all([load("dev"), load("holdout")]);
   const backend = await initBackend();
-  const spec = defaultSpec();
+  const base = defaultSpec();
+  const spec = defaultSpec({
+    ...(opts.lexiconWeight && base.features.lexicon
+      ? { features: { ...base.features, lexicon: { ...base.features.lexicon, weight: opts.lexiconWeight } } }
+      : {}),
+    ...(opts.threshold ? { threshold: opts.threshold } : {}),
+    ...(opts.epochs ? { training: { ...base.training, epochs: opts.epochs } } : {}),
+  });
   console.log(
     `realistic dev ${dev.length} notes, holdout ${holdout.length} notes; training ${opts.trainPerLang} generated ` +
       `notes per language, seed ${opts.seed}, backend ${backend}`,
@@ -175,9 +187,9 @@ async function main(): Promise<void> {
     );
     sets.push(await compareOnSet("realistic dev (federated)", fed, spec, dev));
     sets.push(await compareOnSet("realistic holdout (federated)", fed, spec, holdout));
-    if (opts.showErrors) await showErrors("realistic dev (federated)", fed, dev);
+    if (opts.showErrors) await showErrors("realistic dev (federated)", fed, spec, dev);
   }
-  if (opts.showErrors) await showErrors("realistic dev (centralized)", central, dev);
+  if (opts.showErrors) await showErrors("realistic dev (centralized)", central, spec, dev);
   for (const s of sets) console.log(table(s));
 
   const checks = sets.filter((s) => !s.name.startsWith("generator style")).flatMap(targets);

@@ -70,7 +70,7 @@ const NB: LangContextLexicon = {
         "ikke aktuelt",
         ", nei",
       ],
-      both: [": nei", ": ingen", ": ingen kjente", ": ikke"],
+      both: [": nei", ": ingen", ": ingen kjente", ": ikke", "? nei", "? ingen", "- nei", "– nei"],
     },
     fam: {
       pre: [
@@ -209,7 +209,18 @@ const SV: LangContextLexicon = {
         "saknas",
         ", nej",
       ],
-      both: [": nej", ": ingen", ": inga", ": ej", ": inga kända"],
+      both: [
+        ": nej",
+        ": ingen",
+        ": inga",
+        ": ej",
+        ": inga kända",
+        "? nej",
+        "? ingen",
+        "? inga",
+        "- nej",
+        "– nej",
+      ],
     },
     fam: {
       pre: [
@@ -342,7 +353,7 @@ const DA: LangContextLexicon = {
         "negativ for",
       ],
       post: ["afkræftet", "udelukket", "negativ", "ikke aktuelt", "usandsynligt", "ikke påvist", ", nej"],
-      both: [": nej", ": ingen", ": intet", ": ingen kendte", ": ikke"],
+      both: [": nej", ": ingen", ": intet", ": ingen kendte", ": ikke", "? nej", "? ingen", "- nej", "– nej"],
     },
     fam: {
       pre: [
@@ -455,7 +466,17 @@ const FI: LangContextLexicon = {
         "ei koskaan",
       ],
       post: ["negatiivinen", "poissuljettu", "ei todettu", "ei tiedossa", "puuttuu"],
-      both: ["ei ole", ": ei", ": ei ole", ": ei tiedossa", ": ei tunnettuja"],
+      both: [
+        "ei ole",
+        ": ei",
+        ": ei ole",
+        ": ei tiedossa",
+        ": ei tunnettuja",
+        "? ei",
+        "? ei ole",
+        "- ei",
+        "– ei",
+      ],
     },
     fam: {
       pre: [
@@ -554,7 +575,20 @@ const ET: LangContextLexicon = {
     neg: {
       pre: ["ei", "mitte", "ilma", "eitab", "ei esine", "teadaolevaid", "ei ole teada"],
       post: ["negatiivne", "välistatud", "ei esine", "ei esinenud"],
-      both: ["pole", "puudub", "puuduvad", "ei ole", ": ei", ": puudub", ": pole"],
+      both: [
+        "pole",
+        "puudub",
+        "puuduvad",
+        "ei ole",
+        ": ei",
+        ": puudub",
+        ": pole",
+        "? ei",
+        "? pole",
+        "? puudub",
+        "- ei",
+        "– ei",
+      ],
     },
     fam: {
       pre: [
@@ -646,7 +680,7 @@ const EN: LangContextLexicon = {
         "does not have",
       ],
       post: ["ruled out", "excluded", "negative", "unlikely", "not present"],
-      both: [": no", ": none", ": no known"],
+      both: [": no", ": none", ": no known", "? no", "- no", "– no"],
     },
     fam: {
       pre: [

@@ -13,6 +13,9 @@
  * 2. A pre trigger marks following tokens, a post trigger preceding tokens, a both trigger both ways.
  *    A scope stops at a boundary (. , ; ! ? or a line break), at a terminator phrase, at any other
  *    trigger or pseudo-trigger, or after {@link FORWARD_WINDOW} / {@link BACKWARD_WINDOW} words.
+ * 3. A checklist answer: a backward trigger that starts with ":", "?", "-" or "–" (": nei", "? ei") and
+ *    ends its line (only punctuation may follow before the line break) marks the whole line before it,
+ *    across punctuation ("Metallsplint i øyet / sveising? nei").
  * Runs in time linear in the number of tokens.
  */
 import { CONTEXT_LEXICONS, type ContextKind } from "./context-lexicon";
@@ -146,7 +149,18 @@ export function markContext(tokens: readonly Token[], lang: Lang): Uint8Array {
     if (p.role === "trigger") triggers.push({ start: i, end, p });
     i = end;
   }
+  const answerMarks = new Set([":", "?", "-", "–"]);
+  const endsLine = (end: number): boolean => {
+    for (let j = end; j < n; j++) {
+      if (tokens[j].kind === "newline") return true;
+      if (tokens[j].kind !== "punct") return false;
+    }
+    return true;
+  };
   for (const { start, end, p } of triggers) {
+    if (p.backward && answerMarks.has(p.tokens[0]) && endsLine(end)) {
+      for (let j = start - 1; j >= 0 && tokens[j].kind !== "newline"; j--) flags[j] |= p.bit;
+    }
     if (p.forward) {
       let words = 0;
       for (let j = end; j < n && words < FORWARD_WINDOW && !stop[j]; j++) {

@@ -12,7 +12,11 @@
  *      code points) of "<" + word + ">", for words of at most 64 code points;
  *    - "w" + n + ":" + (prefix + token) joined by " " for word n-grams, 2 ≤ n ≤ wordNgrams, over runs
  *      of words and numbers not broken by punctuation or a line break.
- * 5. With `lexicon` set, concept features from the curated lexicon (./lexicon), each added `weight` times:
+ * 5. With `lexicon` set, concept features from the curated lexicon (./lexicon), each added
+ *    copies = min(64, ceil(weight × √m / 4)) times, where m is the number of ids the steps above emitted
+ *    for the text: the bag is scaled by 1/√count, so this keeps a concept's share of the bag about the same
+ *    in a short and in a long sentence (a device named in a long sentence weighs as much as in a short
+ *    one); the cap keeps a whole long note linear in its length:
  *    - "k:" + prefix + concept for every lexicon match, where prefix is the context prefix of the match's
  *      first token and concept is the implant category (also "implant" for any implant category),
  *      "external_device", "drug", "harm" or "cue_" + the cue kind; a concept counts once per token (the
@@ -50,7 +54,7 @@ export interface FeatureConfig {
 
 /** How lexicon concept features are added. */
 export interface LexiconFeatures {
-  /** How many times each concept feature is added (1 to 32): its weight in the bag. */
+  /** Weight of each concept feature (1 to 32): it is added ceil(weight × √m / 4) times, m the text's other ids. */
   weight: number;
   /** The lexicon the ids come from: its {@link LEXICON_HASH}. Featurising with another lexicon is refused. */
   hash: string;
@@ -78,8 +82,11 @@ export const DEFAULT_FEATURE_CONFIG: FeatureConfig = Object.freeze({
   wordNgrams: 2,
   charNgramMin: 3,
   charNgramMax: 5,
-  lexicon: Object.freeze({ weight: 4, hash: LEXICON_HASH }),
+  lexicon: Object.freeze({ weight: 8, hash: LEXICON_HASH }),
 });
+
+/** Most copies of one concept feature (see the module comment). */
+export const MAX_CONCEPT_COPIES = 64;
 
 /** The id emitted for a text that has no words or numbers. */
 export const EMPTY_FEATURE_ID = 0;
@@ -244,9 +251,9 @@ export function featurize(
     }
   }
   if (config.lexicon) {
-    const weight = config.lexicon.weight;
+    const copies = Math.min(MAX_CONCEPT_COPIES, Math.ceil((config.lexicon.weight * Math.sqrt(len)) / 4));
     const pushConcept = (h: number): void => {
-      for (let k = 0; k < weight; k++) push(h);
+      for (let k = 0; k < copies; k++) push(h);
     };
     const matches = defaultLexicon().match(tokens, raws, lang);
     for (const name of conceptNames(matches, flags))

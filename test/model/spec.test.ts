@@ -1,12 +1,14 @@
 import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { canonicalJson, defaultSpec, parseSpec, SpecError, specHash } from "../../node/model/spec";
+import { LEXICON_HASH } from "../../node/text/lexicon";
 
 describe("model spec and spec hash", () => {
   it("hashes the canonical JSON: sorted keys at every level, no whitespace", () => {
     const spec = defaultSpec({ labels: ["heart_valve", "adr"] });
     const expected =
-      '{"dim":32,"features":{"buckets":65536,"charNgramMax":5,"charNgramMin":3,"wordNgrams":2},"hidden":0,' +
+      '{"dim":32,"features":{"buckets":65536,"charNgramMax":5,"charNgramMin":3,' +
+      `"lexicon":{"hash":"${LEXICON_HASH}","weight":8},"wordNgrams":2},"hidden":0,` +
       '"labels":["heart_valve","adr"],"scale":"sqrt","threshold":0.3,"training":{"batchSize":64,"epochs":3,' +
       '"idDropout":0,"lr":0.03,"optimizer":"adam","posWeight":1},"unit":"sentence","version":1}';
     expect(canonicalJson(spec)).to.equal(expected);

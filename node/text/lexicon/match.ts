@@ -7,7 +7,9 @@
  * 1. Several-word entries: every word but the last equal to the token, the last by the entry's mode.
  * 2. "exact": the token equals the entry; an entry with upper-case letters (an abbreviation) must equal
  *    the raw token, so "CI" matches "CI" and "CI:n" never "ci". A Finnish or Estonian case ending after a
- *    colon is ignored for this ("ICD:n", "CRT-D:llä" match "ICD", "CRT-D").
+ *    colon is ignored for this ("ICD:n", "CRT-D:llä" match "ICD", "CRT-D"). In a hyphenated token the
+ *    parts before and after each hyphen count as words of their own for exact and prefix entries
+ *    ("PM-kontrollen" has "PM", "ICD-en" has "ICD", "DES-stent" has "DES" and "stent").
  * 3. "prefix": the token starts with the entry.
  * 4. "inner": the entry occurs inside the token.
  * 5. Misspellings: a word token of at least {@link FUZZY_MIN} letters that matched nothing else matches a
@@ -170,6 +172,17 @@ export class Lexicon {
       }
     }
     for (const c of this.inner) if (word.includes(c.words[0])) found.push({ entry: c, fuzzy: false });
+    if (found.length === 0 && bare.includes("-")) {
+      const parts = bare.split("-");
+      for (let k = 1; k < parts.length; k++) {
+        for (const piece of [parts.slice(0, k).join("-"), parts.slice(k).join("-")]) {
+          if (!piece) continue;
+          for (const hit of this.single(piece.toLowerCase(), piece))
+            if (hit.entry.entry.term.match !== "inner" && !found.some((f) => f.entry === hit.entry))
+              found.push(hit);
+        }
+      }
+    }
     if (found.length === 0 && word.length >= FUZZY_MIN && /^\p{L}+$/u.test(word)) {
       const seen = new Set<Compiled>();
       for (const len of this.fuzzyLengths) {
