@@ -130,6 +130,7 @@ async function main(): Promise<void> {
     .option("--lexicon-weight <n>", "the spec's lexicon weight (experiments)", whole(1, 32))
     .option("--threshold <p>", "the spec's decision threshold (experiments)", parseFloat)
     .option("--epochs <n>", "local epochs (experiments)", whole(1, 100))
+    .option("--id-dropout <p>", "the spec's feature-id dropout (experiments)", parseFloat)
     .parse();
   const opts = program.opts<{
     trainPerLang: number;
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
     lexiconWeight?: number;
     threshold?: number;
     epochs?: number;
+    idDropout?: number;
   }>();
   const root = path.join(__dirname, "..", "test", "realistic");
   const load = (dir: string) =>
@@ -157,7 +159,11 @@ async function main(): Promise<void> {
       ? { features: { ...base.features, lexicon: { ...base.features.lexicon, weight: opts.lexiconWeight } } }
       : {}),
     ...(opts.threshold ? { threshold: opts.threshold } : {}),
-    ...(opts.epochs ? { training: { ...base.training, epochs: opts.epochs } } : {}),
+    training: {
+      ...base.training,
+      ...(opts.epochs ? { epochs: opts.epochs } : {}),
+      ...(opts.idDropout !== undefined ? { idDropout: opts.idDropout } : {}),
+    },
   });
   console.log(
     `realistic dev ${dev.length} notes, holdout ${holdout.length} notes; training ${opts.trainPerLang} generated ` +

@@ -16,6 +16,10 @@
  * 3. A checklist answer: a backward trigger that starts with ":", "?", "-" or "–" (": nei", "? ei") and
  *    ends its line (only punctuation may follow before the line break) marks the whole line before it,
  *    across punctuation ("Metallsplint i øyet / sveising? nei").
+ * 4. A heading: a forward trigger at the start of a line followed by ":" ("Hereditet: far pacemaker,
+ *    mor höftprotes") marks the rest of the line, across punctuation.
+ * 5. A question: a "?" with nothing but punctuation after it on its line marks the sentence it ends
+ *    (back to the previous ".", "!", "?" or line break) with {@link QUESTION_BIT}.
  * Runs in time linear in the number of tokens.
  */
 import { CONTEXT_LEXICONS, type ContextKind } from "./context-lexicon";
@@ -25,6 +29,11 @@ import { tokenize, type Token } from "./tokenize";
 
 /** Bit of each context kind in the flags returned by {@link markContext}. */
 export const CONTEXT_BITS: Record<ContextKind, number> = { neg: 1, fam: 2, plan: 4, rem: 8 };
+/**
+ * Bit of a question left unanswered on its line ("Har du pacemaker eller ICD?"): what it names is asked
+ * about, not stated. Feature prefix "hyp:".
+ */
+export const QUESTION_BIT = 16;
 /** Words a pre trigger's scope covers at most. */
 export const FORWARD_WINDOW = 5;
 /** Words a post trigger's scope covers at most (post triggers reach less far, as in NegEx practice). */
@@ -161,6 +170,10 @@ export function markContext(tokens: readonly Token[], lang: Lang): Uint8Array {
     if (p.backward && answerMarks.has(p.tokens[0]) && endsLine(end)) {
       for (let j = start - 1; j >= 0 && tokens[j].kind !== "newline"; j--) flags[j] |= p.bit;
     }
+    const lineStart = start === 0 || tokens[start - 1].kind === "newline";
+    if (p.forward && lineStart && end < n && tokens[end].text === ":") {
+      for (let j = end + 1; j < n && tokens[j].kind !== "newline"; j++) flags[j] |= p.bit;
+    }
     if (p.forward) {
       let words = 0;
       for (let j = end; j < n && words < FORWARD_WINDOW && !stop[j]; j++) {
@@ -176,15 +189,28 @@ export function markContext(tokens: readonly Token[], lang: Lang): Uint8Array {
       }
     }
   }
+  for (let q = 0; q < n; q++) {
+    if (tokens[q].text !== "?" || !endsLine(q + 1)) continue;
+    for (let j = q - 1; j >= 0; j--) {
+      const t = tokens[j];
+      if (
+        t.kind === "newline" ||
+        (t.kind === "punct" && (t.text === "." || t.text === "!" || t.text === "?"))
+      )
+        break;
+      flags[j] |= QUESTION_BIT;
+    }
+  }
   return flags;
 }
 
-/** The feature prefix for a context bit set, e.g. 1 → "neg:", 3 → "neg:fam:", 0 → "". */
+/** The feature prefix for a context bit set, e.g. 1 → "neg:", 3 → "neg:fam:", 16 → "hyp:", 0 → "". */
 export function contextPrefix(flags: number): string {
   let s = "";
   if (flags & CONTEXT_BITS.neg) s += "neg:";
   if (flags & CONTEXT_BITS.fam) s += "fam:";
   if (flags & CONTEXT_BITS.plan) s += "plan:";
   if (flags & CONTEXT_BITS.rem) s += "rem:";
+  if (flags & QUESTION_BIT) s += "hyp:";
   return s;
 }

@@ -121,7 +121,7 @@ export function validateFeatureConfig(c: FeatureConfig): void {
   }
 }
 
-const PREFIXES = Array.from({ length: 16 }, (_, f) => contextPrefix(f));
+const PREFIXES = Array.from({ length: 32 }, (_, f) => contextPrefix(f));
 const UNIGRAM_BASE = PREFIXES.map((p) => fnv1aContinue(fnv1aContinue(FNV_OFFSET, "w:"), p));
 const CHAR_BASE = PREFIXES.map((p) => fnv1aContinue(fnv1aContinue(FNV_OFFSET, "c:"), p));
 const NGRAM_BASE = [0, 0, 2, 3, 4, 5].map((n) => fnv1aContinue(FNV_OFFSET, `w${n}:`));

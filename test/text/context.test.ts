@@ -26,6 +26,12 @@ describe("text/context", () => {
     ["Pacemakern explanterades i fjol.", "sv", "rem:pacemakern explanterades rem:i rem:fjol ."],
     ["ICD explanterat 2020.", "sv", "rem:icd explanterat rem:2020 ."],
     ["Hustrun har pacemaker.", "sv", "hustrun fam:har fam:pacemaker ."],
+    // A question left unanswered on its line is hypothetical; an answered one is not.
+    ["Har du pacemaker eller ICD?", "sv", "hyp:har hyp:du hyp:pacemaker hyp:eller hyp:icd ?"],
+    ["Har du pacemaker? Ja", "sv", "har du pacemaker ? ja"],
+    // A heading trigger covers its line; a checklist answer covers the line before it.
+    ["Hereditet: far pacemaker, mor höftprotes", "sv", "hereditet fam:: fam:far fam:pacemaker fam:, fam:mor fam:höftprotes"],
+    ["Metallsplint i øyet / sveising? nei", "nb", "neg:metallsplint neg:i neg:øyet neg:/ neg:sveising ? nei"],
     // Danish
     ["Uden pacemaker.", "da", "uden neg:pacemaker ."],
     ["Pacemaker hos mor.", "da", "fam:pacemaker hos mor ."],

@@ -253,6 +253,31 @@ function insertRandomly<T>(rng: Rng, into: T[], items: readonly T[]): T[] {
   return out;
 }
 
+/** Share of mention sentences written in one sentence with the background sentence after them. */
+const MERGE_RATE = 0.5;
+const JOINERS = [", ", "; ", " – ", ", "];
+
+/**
+ * Inserts mention sentences among background sentences, and writes some of them in one sentence with the
+ * background sentence that follows ("ICD sedan 2016, inlagd för bröstsmärta."), as real notes do: the
+ * model must not learn that any other word in a mention's sentence makes it negative.
+ */
+function insertMentions(rng: Rng, body: readonly string[], mentions: readonly string[]): string[] {
+  const placed = insertRandomly(rng, body.slice(), mentions);
+  const isMention = new Set(mentions);
+  const out: string[] = [];
+  for (let i = 0; i < placed.length; i++) {
+    const next = placed[i + 1];
+    if (isMention.has(placed[i]) && next !== undefined && !isMention.has(next) && rng.chance(MERGE_RATE)) {
+      const head = placed[i].replace(/[.!?]+$/u, "");
+      const tail = next.replace(/^\p{Lu}(?!\p{Lu})/u, (c) => c.toLowerCase());
+      out.push(head + rng.pick(JOINERS) + tail);
+      i++;
+    } else out.push(placed[i]);
+  }
+  return out;
+}
+
 function compose(b: NoteBuilder, style: NoteStyle): string {
   const { pack, rng } = b;
   const st = pack.styles[style];
@@ -266,7 +291,7 @@ function compose(b: NoteBuilder, style: NoteStyle): string {
   const lines: string[] = [header];
 
   if (style === "mri_referral") {
-    lines.push([...intro, ...insertRandomly(rng, body, other)].join(" "));
+    lines.push([...intro, ...insertMentions(rng, body, other)].join(" "));
     if (b.checklist.length > 0 || implant.length > 0) {
       lines.push(rng.pick(pack.implantHeading));
       if (b.checklist.length > 0) lines.push(...b.checklist);
@@ -280,9 +305,9 @@ function compose(b: NoteBuilder, style: NoteStyle): string {
     if (other.length > 0 || body.length > 0) lines.push([...body, ...other].join(" "));
     if (adr.length > 0) lines.push(`${rng.pick(pack.allergyHeading)} ${adr.join(" ")}`);
   } else if (style === "nursing") {
-    lines.push([...intro, ...insertRandomly(rng, body, [...implant, ...other, ...adr])].join(" "));
+    lines.push([...intro, ...insertMentions(rng, body, [...implant, ...other, ...adr])].join(" "));
   } else {
-    lines.push([...intro, ...insertRandomly(rng, body, [...implant, ...other])].join(" "));
+    lines.push([...intro, ...insertMentions(rng, body, [...implant, ...other])].join(" "));
     // A medication list in admission and discharge notes: drugs named with no reaction.
     if ((style === "admission" || style === "discharge") && rng.chance(0.35))
       lines.push(...rng.shuffle(pack.medLines).slice(0, rng.int(2, 6)));
