@@ -8,17 +8,9 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { whole } from "./cliArgs";
 import { formatBaselines, runBaselines, type BaselineReport } from "../node/model";
-
-function whole(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^[0-9]+$/.test(value) || n < min || n > max)
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
-    return n;
-  };
-}
 
 interface Check {
   target: string;

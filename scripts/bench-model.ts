@@ -11,7 +11,8 @@
  *   npm run bench:model -- [--notes 2000] [--epochs 2] [--predict 5000] [--backend wasm]
  */
 import { createHash } from "node:crypto";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { whole } from "./cliArgs";
 import * as tf from "@tensorflow/tfjs";
 import {
   createInitialModel,
@@ -30,15 +31,6 @@ import { generateNotes, type Note } from "../node/text/corpus";
 import type { Lang } from "../node/text/labels";
 
 const LANGS: Lang[] = ["nb", "sv", "da", "fi", "et"];
-
-function whole(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^[0-9]+$/.test(value) || n < min || n > max)
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
-    return n;
-  };
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -15,7 +15,8 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { whole } from "./cliArgs";
 import {
   compareOnSet,
   EVAL_LANGS,
@@ -30,15 +31,6 @@ import { defaultSpec, type ModelSpec } from "../node/model/spec";
 import { loadNotes } from "../node/text/loader";
 import type { Note } from "../node/text/note";
 import { generateNotes } from "../node/text/synth/generate";
-
-function whole(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^[0-9]+$/.test(value) || n < min || n > max)
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
-    return n;
-  };
-}
 
 const f = (x: number | null): string => (x === null ? "  -  " : x.toFixed(3));
 const prf = (p: Prf): string => `${f(p.precision)} ${f(p.recall)} ${f(p.f1)}`;
@@ -104,7 +96,12 @@ function targets(c: SetComparison): Target[] {
   return out.map((t) => ({ ...t, what: `${c.name}: ${t.what}` }));
 }
 
-async function showErrors(name: string, bytes: Buffer, spec: ModelSpec, notes: readonly Note[]): Promise<void> {
+async function showErrors(
+  name: string,
+  bytes: Buffer,
+  spec: ModelSpec,
+  notes: readonly Note[],
+): Promise<void> {
   const predicted = await modelLabels(bytes, spec, notes);
   console.log(`\n== errors on ${name} ==`);
   notes.forEach((n, i) => {

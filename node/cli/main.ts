@@ -11,6 +11,7 @@ import { registerHashCommand } from "./commands/hash";
 import { registerTrainCommand } from "./commands/train";
 import { registerEvaluateCommand } from "./commands/evaluate";
 import { registerPredictCommand } from "./commands/predict";
+import { registerScreenCommand } from "./commands/screen";
 import { registerModelCommands } from "./commands/model";
 import { registerDataCommands } from "./commands/data";
 import { registerAuditCommands } from "./commands/audit";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerEvaluateCommand(program);
   registerPredictCommand(program);
+  registerScreenCommand(program);
   registerHashCommand(program);
   registerModelCommands(program);
   registerDataCommands(program);

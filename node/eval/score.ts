@@ -9,20 +9,12 @@
  *   label of the note; "right" when the label is not predicted.
  */
 import { IMPLANT_CATEGORIES, type Label, type Lang } from "../text/labels";
-import type { MentionKind, NoteMeta } from "../text/note";
+import { MENTION_KINDS, type MentionKind, type NoteMeta } from "../text/note";
 
-/** Mention kinds that are hard negatives. */
-export const HARD_NEGATIVE_MENTIONS: readonly MentionKind[] = [
-  "negated",
-  "family",
-  "planned",
-  "removed",
-  "other_context",
-  "adr_negated",
-  "adr_uncertain",
-  "adr_info",
-  "adr_family",
-];
+/** Mention kinds that are hard negatives: every kind but the two positive ones. */
+export const HARD_NEGATIVE_MENTIONS: readonly MentionKind[] = MENTION_KINDS.filter(
+  (k) => k !== "positive" && k !== "hard_positive",
+);
 
 /** Precision, recall and F1 with their counts; null where undefined (no predictions or no gold). */
 export interface Prf {

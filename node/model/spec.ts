@@ -101,7 +101,9 @@ const specSchema = z
         lexicon: z
           .object({
             weight: z.number().int().min(1).max(32),
-            hash: z.string().regex(/^0x[0-9a-f]{64}$/, { message: "must be 0x and 64 lower-case hex digits" }),
+            hash: z
+              .string()
+              .regex(/^0x[0-9a-f]{64}$/, { message: "must be 0x and 64 lower-case hex digits" }),
           })
           .strict()
           .optional(),

@@ -11,7 +11,13 @@ export type NoteStyle = (typeof NOTE_STYLES)[number];
  * Styles a note file may name: the generator's, and further kinds of real record notes (a telephone
  * contact, an MRI safety checklist, an outpatient visit, an operation note).
  */
-export const RECORD_STYLES = [...NOTE_STYLES, "telephone", "mri_checklist", "outpatient", "operation"] as const;
+export const RECORD_STYLES = [
+  ...NOTE_STYLES,
+  "telephone",
+  "mri_checklist",
+  "outpatient",
+  "operation",
+] as const;
 /** One record note style. */
 export type RecordStyle = (typeof RECORD_STYLES)[number];
 

@@ -30,7 +30,11 @@ describe("text/context", () => {
     ["Har du pacemaker eller ICD?", "sv", "hyp:har hyp:du hyp:pacemaker hyp:eller hyp:icd ?"],
     ["Har du pacemaker? Ja", "sv", "har du pacemaker ? ja"],
     // A heading trigger covers its line; a checklist answer covers the line before it.
-    ["Hereditet: far pacemaker, mor höftprotes", "sv", "hereditet fam:: fam:far fam:pacemaker fam:, fam:mor fam:höftprotes"],
+    [
+      "Hereditet: far pacemaker, mor höftprotes",
+      "sv",
+      "hereditet fam:: fam:far fam:pacemaker fam:, fam:mor fam:höftprotes",
+    ],
     ["Metallsplint i øyet / sveising? nei", "nb", "neg:metallsplint neg:i neg:øyet neg:/ neg:sveising ? nei"],
     // Danish
     ["Uden pacemaker.", "da", "uden neg:pacemaker ."],

@@ -28,6 +28,7 @@ const SMALL: LexiconData = {
     { text: "tahdisti", match: "prefix", category: "cardiac_rhythm_device", kind: "term", langs: ["fi"] },
     { text: "ICD", match: "exact", category: "cardiac_rhythm_device", kind: "abbrev", device: "ICD" },
     { text: "CI", match: "exact", category: "cochlear_implant", kind: "abbrev" },
+    { text: "PM", match: "exact", category: "cardiac_rhythm_device", kind: "abbrev" },
     { text: "protes", match: "inner", category: "orthopaedic_implant", kind: "term", langs: ["sv"] },
     { text: "reveal linq", match: "exact", category: "cardiac_rhythm_device", kind: "model" },
     { text: "defibrillator", match: "prefix", category: "cardiac_rhythm_device", kind: "term" },
@@ -74,6 +75,12 @@ describe("text/lexicon", () => {
   it("reads abbreviations in upper case only, with Finnish case endings", () => {
     expect(found("ICD:n kontrolli, ei CI.", "fi")).to.deep.equal(["icd:n=ICD", "ci=CI"]);
     expect(found("icd och ci i löptext", "sv")).to.deep.equal([]);
+    expect(found("PM-kontrollen ställdes in, ICD-en fungerar.", "sv")).to.deep.equal([
+      "pm-kontrollen=PM",
+      "icd-en=ICD",
+    ]);
+    // A part that is a number makes a code, not a device.
+    expect(found("Diagnos enligt ICD-10: I48.", "sv")).to.deep.equal([]);
   });
 
   it("keeps entries to their languages", () => {

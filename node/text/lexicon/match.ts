@@ -9,7 +9,8 @@
  *    the raw token, so "CI" matches "CI" and "CI:n" never "ci". A Finnish or Estonian case ending after a
  *    colon is ignored for this ("ICD:n", "CRT-D:llä" match "ICD", "CRT-D"). In a hyphenated token the
  *    parts before and after each hyphen count as words of their own for exact and prefix entries
- *    ("PM-kontrollen" has "PM", "ICD-en" has "ICD", "DES-stent" has "DES" and "stent").
+ *    ("PM-kontrollen" has "PM", "ICD-en" has "ICD", "DES-stent" has "DES" and "stent"), unless a part
+ *    is a number ("ICD-10").
  * 3. "prefix": the token starts with the entry.
  * 4. "inner": the entry occurs inside the token.
  * 5. Misspellings: a word token of at least {@link FUZZY_MIN} letters that matched nothing else matches a
@@ -172,7 +173,8 @@ export class Lexicon {
       }
     }
     for (const c of this.inner) if (word.includes(c.words[0])) found.push({ entry: c, fuzzy: false });
-    if (found.length === 0 && bare.includes("-")) {
+    // Hyphen parts, unless a part is a number: "ICD-10" is a code system, not a device.
+    if (found.length === 0 && bare.includes("-") && !/(^|-)\p{N}+(-|$)/u.test(bare)) {
       const parts = bare.split("-");
       for (let k = 1; k < parts.length; k++) {
         for (const piece of [parts.slice(0, k).join("-"), parts.slice(k).join("-")]) {

@@ -28,6 +28,8 @@ import { ADR_PAIRS, DEVICE_MODELS } from "./shared";
 const ABBREVIATION_RATE = 0.2;
 /** Share of device mentions with a spelling error. */
 const MISSPELLING_RATE = 0.07;
+/** Share of notes with a background sentence from the pack's "calm" pool ("Inga nya besvär."). */
+const CALM_RATE = 0.35;
 /** Share of maker/model names taken from the lexicon rather than the generator's model table. */
 const LEXICON_MODEL_RATE = 0.5;
 
@@ -284,6 +286,8 @@ function compose(b: NoteBuilder, style: NoteStyle): string {
   const header = b.render(rng.pick(st.headers), {});
   const intro = pickSome(b, st.intro, 1, 1);
   const body = pickSome(b, st.body, style === "medication_list" ? 0 : 1, 5);
+  const calm = pack.pools.calm;
+  if (calm && rng.chance(CALM_RATE)) body.push(b.render(rng.pick(calm) as string, {}));
   const outro = pickSome(b, st.outro, 0, 1);
   const implant = b.sentences.filter((s) => s.place === "implant").map((s) => s.text);
   const adr = b.sentences.filter((s) => s.place === "adr").map((s) => s.text);

@@ -475,6 +475,16 @@ export const DA: LangPack = {
     family: ["{Rel.n} fik {harm.n} af {drug.n}.", "{Rel.n} tålte ikke {drug.n} ({harm.n})."],
   },
   pools: {
+    // Background sentences that share words with the hard-positive templates ("no problems", "no
+    // complaints") but name no device, so those words alone do not read as an implant.
+    calm: [
+      "Ingen problemer den seneste uge.",
+      "Ingen komplikationer.",
+      "Ikke haft gener siden sidst.",
+      "Ingen nye gener.",
+      "Patienten er usikker på tidspunktet.",
+      "Ny kontrol om et år.",
+    ],
     sex: ["mand", "kvinde"],
     sym: [
       "brystsmerter",

@@ -694,6 +694,16 @@ export const ET: LangPack = {
     family: ["{Rel.a} tekkis {harm.n} {drug.e}.", "{Rel.n} ei talunud {drug.p} ({harm.n})."],
   },
   pools: {
+    // Background sentences that share words with the hard-positive templates ("no problems", "no
+    // complaints") but name no device, so those words alone do not read as an implant.
+    calm: [
+      "Kaebusi ei ole.",
+      "Probleeme ei ole.",
+      "Tüsistusi ei esinenud.",
+      "Uusi kaebusi ei ole.",
+      "Ei tea täpset aega.",
+      "Uus kontroll aasta pärast.",
+    ],
     sex: ["mees", "naine"],
     sym: [
       { n: "rinnavalu", g: "rinnavalu", p: "rinnavalu" },

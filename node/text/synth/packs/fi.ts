@@ -781,6 +781,16 @@ export const FI: LangPack = {
     family: ["{Rel.a} {harm.n} {drug.e}.", "{Rel.n} ei sietänyt {drug.p} ({harm.n})."],
   },
   pools: {
+    // Background sentences that share words with the hard-positive templates ("no problems", "no
+    // complaints") but name no device, so those words alone do not read as an implant.
+    calm: [
+      "Ei ongelmia viime viikolla.",
+      "Ei komplikaatioita.",
+      "Ei vaivoja edellisen käynnin jälkeen.",
+      "Ei uusia vaivoja.",
+      "Ei tiedä tarkkaa ajankohtaa.",
+      "Uusi kontrolli vuoden kuluttua.",
+    ],
     sex: ["mies", "nainen"],
     sym: [
       { n: "rintakipu", g: "rintakivun", p: "rintakipua" },

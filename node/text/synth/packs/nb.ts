@@ -485,6 +485,16 @@ export const NB: LangPack = {
     family: ["{Rel.n} fikk {harm.n} av {drug.n}.", "{Rel.n} tålte ikke {drug.n} ({harm.n})."],
   },
   pools: {
+    // Background sentences that share words with the hard-positive templates ("no problems", "no
+    // complaints") but name no device, so those words alone do not read as an implant.
+    calm: [
+      "Ingen problemer siste uke.",
+      "Ingen komplikasjoner.",
+      "Ikke hatt noen plager siden sist.",
+      "Ingen nye plager.",
+      "Pasienten er usikker på tidspunktet.",
+      "Ny kontroll om ett år.",
+    ],
     sex: ["mann", "kvinne"],
     sym: [
       "brystsmerter",

@@ -485,6 +485,16 @@ export const SV: LangPack = {
     family: ["{Rel.n} fick {harm.n} av {drug.n}.", "{Rel.n} tålde inte {drug.n} ({harm.n})."],
   },
   pools: {
+    // Background sentences that share words with the hard-positive templates ("no problems", "no
+    // complaints") but name no device, so those words alone do not read as an implant.
+    calm: [
+      "Inga problem senaste veckan.",
+      "Inga komplikationer.",
+      "Inte haft några besvär sedan sist.",
+      "Inga nya besvär.",
+      "Patienten är osäker på tidpunkten.",
+      "Ny kontroll om ett år.",
+    ],
     sex: ["man", "kvinna"],
     sym: [
       "bröstsmärta",
