@@ -176,6 +176,9 @@ const NB: LangContextLexicon = {
     "ingen problemer",
     "uten problemer",
     "uten anmerkning",
+    "ingen plager",
+    "ikke hatt noen plager",
+    "ingen nye plager",
   ],
   terminators: [
     "men",
@@ -362,6 +365,9 @@ const SV: LangContextLexicon = {
     "inga problem",
     "utan problem",
     "utan anmärkning",
+    "inga besvär",
+    "inte haft några besvär",
+    "inga nya besvär",
   ],
   terminators: [
     "men",
@@ -501,6 +507,9 @@ const DA: LangContextLexicon = {
     "ingen problemer",
     "uden problemer",
     "uden anmærkning",
+    "ingen gener",
+    "ikke haft gener",
+    "ingen nye gener",
   ],
   terminators: [
     "men",
@@ -646,6 +655,8 @@ const FI: LangContextLexicon = {
     "ei ongelmia",
     "ilman ongelmia",
     "ei huomautettavaa",
+    "ei vaivoja",
+    "ei uusia vaivoja",
   ],
   terminators: [
     "mutta",
@@ -742,6 +753,11 @@ const ET: LangContextLexicon = {
     "tüsistusi ei",
     "probleemideta",
     "probleeme ei",
+    "kaebusi ei ole",
+    "kaebusi ei",
+    "uusi kaebusi ei ole",
+    "kaebusteta",
+    "vaevusi ei ole",
   ],
   terminators: [
     "aga",
