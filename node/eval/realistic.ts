@@ -64,13 +64,30 @@ export interface FederatedOptions {
   seed: number;
 }
 
-/** Simulates the demo's federated run (one site per language, sparse FedAvg); returns canonical bytes. */
-export async function trainFederated(options: FederatedOptions): Promise<Buffer> {
-  const { spec, perSite, rounds, seed } = options;
-  const sites = EVAL_LANGS.map((lang, i) => ({
+/** The federated sites' notes: one site per language, `perSite` notes each. */
+function siteData(spec: ModelSpec, perSite: number, seed: number): { site: string; data: Dataset }[] {
+  return EVAL_LANGS.map((lang, i) => ({
     site: `0x${(i + 1).toString(16).padStart(40, "0")}`,
     data: buildDataset(generateNotes({ lang, n: perSite, seed: seed * 100 + i }), spec),
   }));
+}
+
+/**
+ * The centralized model the federated one is compared with, as the demo does: the sites' own notes pooled,
+ * trained for as many passes as the sites make in all rounds (rounds × epochs).
+ */
+export function trainPooledSites(options: FederatedOptions): Buffer {
+  const { spec, perSite, rounds, seed } = options;
+  const pooled = concat(siteData(spec, perSite, seed).map((s) => s.data));
+  const genesis = readWeights(createInitialModel(spec, seed), spec);
+  const settings = { ...spec.training, epochs: spec.training.epochs * rounds };
+  return writeWeights(trainWeights(spec, genesis, pooled, seed, settings).weights, spec);
+}
+
+/** Simulates the demo's federated run (one site per language, sparse FedAvg); returns canonical bytes. */
+export async function trainFederated(options: FederatedOptions): Promise<Buffer> {
+  const { spec, perSite, rounds, seed } = options;
+  const sites = siteData(spec, perSite, seed);
   let model: Uint8Array = createInitialModel(spec, seed);
   for (let r = 1; r <= rounds; r++) {
     const base = readWeights(model, spec);
