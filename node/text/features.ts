@@ -54,7 +54,7 @@ export interface FeatureConfig {
 
 /** How lexicon concept features are added. */
 export interface LexiconFeatures {
-  /** Weight of each concept feature (1 to 32): it is added ceil(weight × √m / 4) times, m the text's other ids. */
+  /** Weight of each concept feature (1 to 32): added min(64, ceil(weight × √m / 4)) times, m the text's other ids. */
   weight: number;
   /** The lexicon the ids come from: its {@link LEXICON_HASH}. Featurising with another lexicon is refused. */
   hash: string;
