@@ -26,6 +26,8 @@ export interface KindTriggers {
   pre?: readonly string[];
   post?: readonly string[];
   both?: readonly string[];
+  /** Phrases that settle the whole sentence they stand in, across commas ("och ersattes inte"). */
+  sentence?: readonly string[];
 }
 
 /** All context phrases of one language. */
@@ -164,6 +166,7 @@ const NB: LangContextLexicon = {
         "operert bort",
         "tatt ut",
       ],
+      sentence: ["ikke erstattet", "ble ikke erstattet", "ikke reimplantert", "ikke satt inn ny"],
     },
   },
   pseudo: [
@@ -351,6 +354,14 @@ const SV: LangContextLexicon = {
         "togs ut",
         "tagits ut",
       ],
+      sentence: [
+        "ej ersatt",
+        "inte ersatt",
+        "ersattes inte",
+        "ersattes ej",
+        "ej reimplanterad",
+        "inte reimplanterad",
+      ],
     },
   },
   pseudo: [
@@ -493,6 +504,7 @@ const DA: LangContextLexicon = {
         "fjernelse",
         "opereret ud",
       ],
+      sentence: ["ikke erstattet", "blev ikke erstattet", "ikke reimplanteret", "ikke genindsat"],
     },
   },
   pseudo: [
@@ -641,6 +653,7 @@ const FI: LangContextLexicon = {
       pre: ["aiemmin ollut", "otettiin pois"],
       post: ["poisto", "otettu pois"],
       both: ["poistettu", "poistettiin", "eksplantoitu", "eksplantoitiin", "poistet*", "eksplantoi*"],
+      sentence: ["ei korvattu", "ei ole korvattu", "ei asennettu uutta", "poistettiin kokonaan"],
     },
   },
   pseudo: [
@@ -741,6 +754,7 @@ const ET: LangContextLexicon = {
       pre: ["eemaldamine", "varem olnud", "oli varem"],
       post: ["välja võetud", "eemaldati"],
       both: ["eemaldatud", "eksplanteeritud", "eemalda*", "eksplanteer*"],
+      sentence: ["ei asendatud", "asendamata", "uut ei paigaldatud"],
     },
   },
   pseudo: [

@@ -20,6 +20,8 @@
  *    mor höftprotes") marks the rest of the line, across punctuation.
  * 5. A question: a "?" with nothing but punctuation after it on its line marks the sentence it ends
  *    (back to the previous ".", "!", "?" or line break) with {@link QUESTION_BIT}.
+ * 6. A sentence trigger ("och ersattes inte", "ei korvattu") marks its whole sentence, both ways, across
+ *    commas, up to ".", "!", "?" or a line break.
  * Runs in time linear in the number of tokens.
  */
 import { CONTEXT_LEXICONS, type ContextKind } from "./context-lexicon";
@@ -44,6 +46,8 @@ const BOUNDARY_PUNCT = new Set([".", ",", ";", "!", "?"]);
 type PhraseRole = "trigger" | "pseudo" | "terminator";
 interface Phrase {
   tokens: string[];
+  /** A sentence trigger: marks its whole sentence. */
+  sentence?: boolean;
   /** The last token is a prefix ("explanter*"). */
   prefix: boolean;
   role: PhraseRole;
@@ -64,7 +68,14 @@ function compile(lang: Lang): CompiledLexicon {
   const lex = CONTEXT_LEXICONS[lang];
   const map = new Map<string, Phrase[]>();
   const prefixes: Phrase[] = [];
-  const add = (text: string, role: PhraseRole, bit: number, forward: boolean, backward: boolean): void => {
+  const add = (
+    text: string,
+    role: PhraseRole,
+    bit: number,
+    forward: boolean,
+    backward: boolean,
+    sentence = false,
+  ): void => {
     const prefix = text.endsWith("*");
     const tokens = tokenize(normalizeText(prefix ? text.slice(0, -1) : text)).map((t) => t.text);
     if (tokens.length === 0) return;
@@ -79,7 +90,7 @@ function compile(lang: Lang): CompiledLexicon {
       same.backward ||= backward;
       return;
     }
-    list.push({ tokens, prefix, role, bit, forward, backward });
+    list.push({ tokens, prefix, role, bit, forward, backward, ...(sentence ? { sentence } : {}) });
     if (list !== prefixes) map.set(tokens[0], list);
   };
   for (const p of lex.pseudo) add(p, "pseudo", 0, false, false);
@@ -90,6 +101,7 @@ function compile(lang: Lang): CompiledLexicon {
     for (const p of t.pre ?? []) add(p, "trigger", bit, true, false);
     for (const p of t.post ?? []) add(p, "trigger", bit, false, true);
     for (const p of t.both ?? []) add(p, "trigger", bit, true, true);
+    for (const p of t.sentence ?? []) add(p, "trigger", bit, false, false, true);
   }
   // Longest phrase first; on equal length exact before prefix, then pseudo before terminator before
   // trigger (insertion order).
@@ -166,7 +178,13 @@ export function markContext(tokens: readonly Token[], lang: Lang): Uint8Array {
     }
     return true;
   };
+  const sentenceEnd = (t: Token): boolean =>
+    t.kind === "newline" || (t.kind === "punct" && (t.text === "." || t.text === "!" || t.text === "?"));
   for (const { start, end, p } of triggers) {
+    if (p.sentence) {
+      for (let j = start - 1; j >= 0 && !sentenceEnd(tokens[j]); j--) flags[j] |= p.bit;
+      for (let j = end; j < n && !sentenceEnd(tokens[j]); j++) flags[j] |= p.bit;
+    }
     if (p.backward && answerMarks.has(p.tokens[0]) && endsLine(end)) {
       for (let j = start - 1; j >= 0 && tokens[j].kind !== "newline"; j--) flags[j] |= p.bit;
     }

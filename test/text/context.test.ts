@@ -36,6 +36,12 @@ describe("text/context", () => {
       "hereditet fam:: fam:far fam:pacemaker fam:, fam:mor fam:höftprotes",
     ],
     ["Metallsplint i øyet / sveising? nei", "nb", "neg:metallsplint neg:i neg:øyet neg:/ neg:sveising ? nei"],
+    // A sentence trigger covers its sentence across commas, and stops at the full stop.
+    [
+      "VP-shunt 2010, togs bort 2016 och ersattes inte. Har ICD.",
+      "sv",
+      "rem:vp-shunt rem:2010 rem:, rem:togs rem:bort rem:2016 rem:och ersattes inte . har icd .",
+    ],
     // Danish
     ["Uden pacemaker.", "da", "uden neg:pacemaker ."],
     ["Pacemaker hos mor.", "da", "fam:pacemaker hos mor ."],

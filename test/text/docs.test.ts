@@ -18,6 +18,7 @@ describe("text/docs", () => {
           ...(t.pre ?? []),
           ...(t.post ?? []),
           ...(t.both ?? []),
+          ...(t.sentence ?? []),
         ]),
         ...lex.pseudo,
         ...lex.terminators,
