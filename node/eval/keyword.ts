@@ -13,7 +13,7 @@ import { IMPLANT_CATEGORIES, LABELS, type Label, type Lang } from "../text/label
 import { defaultLexicon } from "../text/lexicon";
 import { normalizeForm } from "../text/normalize";
 import { splitSentences } from "../text/sentences";
-import { tokenize } from "../text/tokenize";
+import { tokenizeCased } from "../text/tokenize";
 
 const IMPLANT_SET = new Set<string>(IMPLANT_CATEGORIES);
 
@@ -25,13 +25,8 @@ export function keywordLabels(text: string, lang: Lang): Label[] {
   const found = new Set<string>();
   const lexicon = defaultLexicon();
   for (const sentence of splitSentences(text)) {
-    const cased = tokenize(normalizeForm(sentence));
-    const tokens = cased.map((t) => ({ text: t.text.toLowerCase(), kind: t.kind }));
-    const matches = lexicon.match(
-      tokens,
-      cased.map((t) => t.text),
-      lang,
-    );
+    const { tokens, raws } = tokenizeCased(normalizeForm(sentence));
+    const matches = lexicon.match(tokens, raws, lang);
     let drug = false;
     let harm = false;
     for (const m of matches) {

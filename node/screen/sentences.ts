@@ -13,7 +13,7 @@ import type { ImplantCategory, Lang } from "../text/labels";
 import { defaultLexicon, type ImplantTerm, type LexiconMatch } from "../text/lexicon";
 import { normalizeForm } from "../text/normalize";
 import { sentenceSpans } from "../text/sentences";
-import { tokenize, type Token } from "../text/tokenize";
+import { tokenizeCased, type Token } from "../text/tokenize";
 
 /** A character range [start, end) of a sentence's shown text. */
 export type Span = [number, number];
@@ -53,9 +53,7 @@ export function readSentences(text: string, lang: Lang): ReadSentence[] {
   return sentenceSpans(text).map(({ start, end }) => {
     const original = text.slice(start, end);
     const shown = normalizeForm(original);
-    const cased = tokenize(shown);
-    const raws = cased.map((t) => t.text);
-    const tokens = cased.map((t) => ({ text: t.text.toLowerCase(), kind: t.kind }));
+    const { tokens, raws } = tokenizeCased(shown);
     const starts: number[] = [];
     const ends: number[] = [];
     let cursor = 0;

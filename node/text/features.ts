@@ -34,7 +34,7 @@ import { FNV_OFFSET, fnv1aCodePoint, fnv1aContinue } from "./hash";
 import type { Lang } from "./labels";
 import { defaultLexicon, LEXICON_HASH, type LexiconMatch } from "./lexicon";
 import { normalizeForm, normalizeText } from "./normalize";
-import { tokenize, type Token } from "./tokenize";
+import { tokenize, tokenizeCased, type Token } from "./tokenize";
 
 export { splitSentences, sentenceSpans, type SentenceSpan } from "./sentences";
 
@@ -183,9 +183,7 @@ export function featurize(
   let tokens: Token[];
   let raws: string[] = [];
   if (config.lexicon) {
-    const cased = tokenize(normalizeForm(text));
-    raws = cased.map((t) => t.text);
-    tokens = cased.map((t) => ({ text: t.text.toLowerCase(), kind: t.kind }));
+    ({ tokens, raws } = tokenizeCased(normalizeForm(text)));
   } else tokens = tokenize(normalizeText(text));
   const flags = markContext(tokens, lang);
   const cmin = config.charNgramMin;

@@ -39,3 +39,25 @@ export function tokenize(text: string): Token[] {
   }
   return tokens;
 }
+
+/** Tokens of a text in lower case (as the pipeline uses them) and the same tokens as written. */
+export interface CasedTokens {
+  /** Lower-cased tokens, equal to `tokenize(normalizeText(text))`. */
+  tokens: Token[];
+  /** Each token's text in the case it was written in (for abbreviations such as "ICD", "CI"). */
+  raws: string[];
+}
+
+/**
+ * Tokenises text that went through normalizeForm (NFC, uniform hyphens, case kept), and returns both the
+ * lower-cased tokens and the raw ones.
+ *
+ * @example tokenizeCased("Har ICD.") // tokens: har, icd, . — raws: Har, ICD, .
+ */
+export function tokenizeCased(formText: string): CasedTokens {
+  const cased = tokenize(formText);
+  return {
+    tokens: cased.map((t) => ({ text: t.text.toLowerCase(), kind: t.kind })),
+    raws: cased.map((t) => t.text),
+  };
+}
