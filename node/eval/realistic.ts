@@ -11,7 +11,7 @@
  *   the demo's rounds, epochs and learning rate).
  */
 import { fedAvgSparseAggregate } from "../fl/fedavgSparse";
-import { buildDataset, type Dataset } from "../model/dataset";
+import { buildDataset, concatDatasets, type Dataset } from "../model/dataset";
 import { predictLabels } from "../model/evaluate";
 import { createInitialModel, readWeights, writeWeights } from "../model/params";
 import { Scorer } from "../model/scorer";
@@ -35,16 +35,6 @@ export interface CentralOptions {
   split?: TemplateSplit;
 }
 
-function concat(parts: readonly Dataset[]): Dataset {
-  const targets = new Float32Array(parts.reduce((n, p) => n + p.targets.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    targets.set(p.targets, pos);
-    pos += p.targets.length;
-  }
-  return { features: parts.flatMap((p) => p.features), targets, numLabels: parts[0].numLabels };
-}
-
 /** Trains one model on generated notes of every language, pooled; returns canonical bytes. */
 export function trainCentral(options: CentralOptions): Buffer {
   const { spec, perLang, seed } = options;
@@ -52,7 +42,7 @@ export function trainCentral(options: CentralOptions): Buffer {
     buildDataset(generateNotes({ lang, n: perLang, seed, split: options.split ?? "all" }), spec),
   );
   const genesis = readWeights(createInitialModel(spec, seed), spec);
-  return writeWeights(trainWeights(spec, genesis, concat(data), seed, spec.training).weights, spec);
+  return writeWeights(trainWeights(spec, genesis, concatDatasets(data), seed, spec.training).weights, spec);
 }
 
 /** Options of {@link trainFederated}. */
@@ -78,7 +68,7 @@ function siteData(spec: ModelSpec, perSite: number, seed: number): { site: strin
  */
 export function trainPooledSites(options: FederatedOptions): Buffer {
   const { spec, perSite, rounds, seed } = options;
-  const pooled = concat(siteData(spec, perSite, seed).map((s) => s.data));
+  const pooled = concatDatasets(siteData(spec, perSite, seed).map((s) => s.data));
   const genesis = readWeights(createInitialModel(spec, seed), spec);
   const settings = { ...spec.training, epochs: spec.training.epochs * rounds };
   return writeWeights(trainWeights(spec, genesis, pooled, seed, settings).weights, spec);

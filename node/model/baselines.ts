@@ -14,7 +14,7 @@
 import type { Label, Lang } from "../text/labels";
 import { generateNotes, type Note } from "../text/corpus";
 import { initBackend } from "./backend";
-import { buildDataset, type Dataset } from "./dataset";
+import { buildDataset, concatDatasets, type Dataset } from "./dataset";
 import { predictLabels } from "./evaluate";
 import { computeMetrics } from "./metrics";
 import { createInitialModel, readWeights, writeWeights } from "./params";
@@ -108,17 +108,6 @@ interface LangData {
   test: Note[];
   trainSet: Dataset;
   testSet: Dataset;
-}
-
-function concatDatasets(parts: readonly Dataset[]): Dataset {
-  const L = parts[0].numLabels;
-  const targets = new Float32Array(parts.reduce((n, p) => n + p.targets.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    targets.set(p.targets, pos);
-    pos += p.targets.length;
-  }
-  return { features: parts.flatMap((p) => p.features), targets, numLabels: L };
 }
 
 /** Float64 weighted mean of deltas added to the parent, rounded to float32 once per weight. */

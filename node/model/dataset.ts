@@ -71,3 +71,15 @@ export function buildDataset(notes: readonly LabelledText[], spec: ModelSpec): D
     numLabels: spec.labels.length,
   };
 }
+
+/** Notes of several datasets in one, in order (for pooling sites' notes). */
+export function concatDatasets(parts: readonly Dataset[]): Dataset {
+  const L = parts[0].numLabels;
+  const targets = new Float32Array(parts.reduce((n, p) => n + p.targets.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    targets.set(p.targets, pos);
+    pos += p.targets.length;
+  }
+  return { features: parts.flatMap((p) => p.features), targets, numLabels: L };
+}
