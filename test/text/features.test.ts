@@ -139,5 +139,28 @@ describe("text/features", () => {
       ]);
       expect(splitSentences("   ")).to.deep.equal([]);
     });
+
+    it("keeps clinical abbreviations, dotted letters and a bracketed date inside their sentence", () => {
+      expect(
+        splitSentences(
+          "Pacemaker (Biotronik Edora 8 DR, impl. okt. 2019). Behandling: I.v. Ceftriaxon. Tålt.",
+        ),
+      ).to.deep.equal([
+        "Pacemaker (Biotronik Edora 8 DR, impl. okt. 2019).",
+        "Behandling: I.v. Ceftriaxon.",
+        "Tålt.",
+      ]);
+      expect(splitSentences("ICD (inop. 2020). Kontroll om 3 mnd. Neste.")).to.deep.equal([
+        "ICD (inop. 2020).",
+        "Kontroll om 3 mnd.",
+        "Neste.",
+      ]);
+      // A piece without letters joins the sentence before it, not across a line break.
+      expect(splitSentences("Stent i LAD 2. 2019.\n(3)")).to.deep.equal(["Stent i LAD 2. 2019.", "(3)"]);
+      expect(splitSentences("On-X 23 mm. Koronaarstent 2017.")).to.deep.equal([
+        "On-X 23 mm.",
+        "Koronaarstent 2017.",
+      ]);
+    });
   });
 });
