@@ -22,7 +22,7 @@ import {
 import { Rng } from "./prng";
 import { renderTemplate, type FixedSlots } from "./render";
 import { abbreviationOf, makerModelOf, misspellForms } from "./lexiconTerms";
-import { ADR_PAIRS, DEVICE_MODELS } from "./shared";
+import { ADR_PAIRS, DEVICE_MODELS, measurementLine, noiseLine } from "./shared";
 
 /** Share of device mentions written with a lexicon abbreviation instead of the pack's word. */
 const ABBREVIATION_RATE = 0.2;
@@ -30,6 +30,10 @@ const ABBREVIATION_RATE = 0.2;
 const MISSPELLING_RATE = 0.07;
 /** Share of notes with a background sentence from the pack's "calm" pool ("Inga nya besvär."). */
 const CALM_RATE = 0.35;
+/** Share of notes with a line of unknown words: a signature, a ward, a copy recipient. */
+const NOISE_RATE = 0.5;
+/** Share of notes (other than medication lists) with a line of vital signs or laboratory values. */
+const MEASURE_RATE = 0.4;
 /** Share of maker/model names taken from the lexicon rather than the generator's model table. */
 const LEXICON_MODEL_RATE = 0.5;
 
@@ -79,6 +83,8 @@ interface Sentence {
   text: string;
   /** Where the sentence goes: the implant section, the allergy line, or the running text. */
   place: "implant" | "adr" | "body";
+  /** True for a sentence that reports a current implant (a positive or hard positive mention). */
+  current: boolean;
 }
 
 class NoteBuilder {
@@ -105,7 +111,8 @@ class NoteBuilder {
 
   add(kind: MentionKind, label: ImplantCategory | "adr", text: string, place: Sentence["place"]): void {
     this.mentions.push({ kind, label });
-    if (text) this.sentences.push({ text, place });
+    const current = label !== "adr" && (kind === "positive" || kind === "hard_positive");
+    if (text) this.sentences.push({ text, place, current });
     if (kind === "positive" || kind === "hard_positive") {
       if (label === "adr") this.adr = true;
       else this.positives.add(label);
@@ -280,6 +287,31 @@ function insertMentions(rng: Rng, body: readonly string[], mentions: readonly st
   return out;
 }
 
+/** Share of notes with several current implants that name them in one sentence. */
+const LIST_RATE = 0.5;
+
+/**
+ * The implant section's sentences, with the current implants of a note that has several written as one
+ * list sentence at the first one's place ("PM sedan 2019, koronarstent 2017; höftprotes hö."), as problem
+ * lists do: the model must learn that naming one device is no evidence against another in its sentence.
+ */
+function implantSentences(rng: Rng, sentences: readonly Sentence[]): string[] {
+  const implant = sentences.filter((s) => s.place === "implant");
+  const current = implant.filter((s) => s.current);
+  if (current.length < 2 || !rng.chance(LIST_RATE)) return implant.map((s) => s.text);
+  const parts = current.map((s, i) => {
+    const text = s.text.replace(/[.!?]+$/u, "");
+    return i === 0 ? text : text.replace(/^\p{Lu}(?!\p{Lu})/u, (c) => c.toLowerCase());
+  });
+  const list = parts.reduce((acc, part) => acc + rng.pick(JOINERS) + part) + ".";
+  const out: string[] = [];
+  for (const s of implant) {
+    if (!s.current) out.push(s.text);
+    else if (s === current[0]) out.push(list);
+  }
+  return out;
+}
+
 function compose(b: NoteBuilder, style: NoteStyle): string {
   const { pack, rng } = b;
   const st = pack.styles[style];
@@ -288,8 +320,9 @@ function compose(b: NoteBuilder, style: NoteStyle): string {
   const body = pickSome(b, st.body, style === "medication_list" ? 0 : 1, 5);
   const calm = pack.pools.calm;
   if (calm && rng.chance(CALM_RATE)) body.push(b.render(rng.pick(calm) as string, {}));
+  if (style !== "medication_list" && rng.chance(MEASURE_RATE)) body.push(measurementLine(rng, pack.lang));
   const outro = pickSome(b, st.outro, 0, 1);
-  const implant = b.sentences.filter((s) => s.place === "implant").map((s) => s.text);
+  const implant = implantSentences(rng, b.sentences);
   const adr = b.sentences.filter((s) => s.place === "adr").map((s) => s.text);
   const other = b.sentences.filter((s) => s.place === "body").map((s) => s.text);
   const lines: string[] = [header];
@@ -321,6 +354,7 @@ function compose(b: NoteBuilder, style: NoteStyle): string {
     }
   }
   if (outro.length > 0) lines.push(outro.join(" "));
+  if (rng.chance(NOISE_RATE)) lines.splice(rng.chance(0.5) ? 1 : lines.length, 0, noiseLine(rng, pack.lang));
   return lines.filter((l) => l.trim().length > 0).join("\n");
 }
 
