@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IConsortiumRegistry} from "./interfaces/IConsortiumRegistry.sol";
+import {Ballot} from "./libraries/Ballot.sol";
 import {ProposalId} from "./libraries/ProposalId.sol";
 import {SiteProfile} from "./libraries/SiteProfile.sol";
 
@@ -60,12 +61,6 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
         bytes profile;
     }
 
-    /// @dev Approvals of one pending proposal: their count and one bit per admin seat.
-    struct Ballot {
-        uint32 approvals;
-        uint224 approvers;
-    }
-
     /// @notice Consortium admins: onboard sites, manage roles and the quorum, define training tasks.
     bytes32 public constant ADMIN_ROLE = keccak256("ADMIN_ROLE");
     /// @notice The aggregator: opens, finalises and aborts training rounds.
@@ -87,6 +82,7 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
     uint64 private _epoch;
     uint64 private _siteCount;
     uint64 private _activeSiteCount;
+    uint40 private _siteDepartures;
 
     /// @notice An admin proposed site `operator`; its approval follows as {SiteApproved}.
     event SiteProposed(
@@ -476,6 +472,11 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
         return _activeSiteCount;
     }
 
+    /// @inheritdoc IConsortiumRegistry
+    function activeSiteCounts() external view returns (uint256 activeSites, uint256 departures) {
+        return (_activeSiteCount, _siteDepartures);
+    }
+
     /// @notice The number of sites ever proposed, whatever their status now.
     /// @return The count.
     function siteCount() external view returns (uint256) {
@@ -488,10 +489,19 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
         return _adminCount;
     }
 
-    /// @notice How many distinct admin approvals a change needs.
-    /// @return The quorum.
+    /// @inheritdoc IConsortiumRegistry
     function quorum() external view returns (uint256) {
         return _quorum;
+    }
+
+    /// @inheritdoc IConsortiumRegistry
+    function epoch() external view returns (uint256) {
+        return _epoch;
+    }
+
+    /// @inheritdoc IConsortiumRegistry
+    function adminSeat(address admin) external view returns (uint256 seat) {
+        return _adminSeat[admin];
     }
 
     /// @notice The number of approvals counted for pending proposal `proposalId` (0 once carried out).
@@ -506,7 +516,7 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
     /// @param admin The admin.
     /// @return True when the approval is counted.
     function hasApproved(bytes32 proposalId, address admin) external view returns (bool) {
-        return _ballots[proposalId].approvers & _adminSeat[admin] != 0;
+        return _ballots[proposalId].hasApproved(_adminSeat[admin]);
     }
 
     /// @notice The id of the current proposal to move site `operator` to `target` (Active or Removed).
@@ -586,6 +596,7 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
             ++_activeSiteCount;
         } else if (from == SiteStatus.Active) {
             --_activeSiteCount;
+            ++_siteDepartures;
         }
         emit SiteStatusChanged(operator, from, to);
     }
@@ -597,17 +608,9 @@ contract ConsortiumRegistry is AccessControl, IConsortiumRegistry {
         uint256 seat,
         uint256 currentQuorum
     ) private returns (uint256 count, bool reached) {
-        Ballot storage ballot = _ballots[proposalId];
-        uint256 approvers = ballot.approvers;
-        if (approvers & seat != 0) revert RegistryAlreadyApproved(msg.sender, proposalId);
-        count = ballot.approvals + 1;
-        reached = count >= currentQuorum;
-        if (reached) {
-            delete _ballots[proposalId];
-        } else {
-            ballot.approvals = uint32(count);
-            ballot.approvers = uint224(approvers | seat);
-        }
+        (count, reached) = _ballots[proposalId].approve(seat, currentQuorum);
+        if (count == 0) revert RegistryAlreadyApproved(msg.sender, proposalId);
+        if (reached) delete _ballots[proposalId];
     }
 
     function _adminSeatOf(address account) private view returns (uint256 seat) {

@@ -3,6 +3,8 @@ pragma solidity 0.8.28;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IConsortiumRegistry} from "./interfaces/IConsortiumRegistry.sol";
+import {Ballot} from "./libraries/Ballot.sol";
+import {ProposalId} from "./libraries/ProposalId.sol";
 import {RoundState, RoundStateLibrary, RoundStatus} from "./libraries/RoundState.sol";
 import {UpdateLeaf} from "./libraries/UpdateLeaf.sol";
 
@@ -11,16 +13,22 @@ import {UpdateLeaf} from "./libraries/UpdateLeaf.sol";
  * @notice The public record of federated training: tasks, their rounds, each site's commitment to its model
  * update, and the provenance of every model the rounds produce.
  *
- * An admin defines a task with a genesis model. The aggregator opens round after round; each round starts from
+ * The admins define a task with a genesis model by a quorum vote, as they decide every change in the registry:
+ * {createTask} proposes it and counts the proposer's approval, {approveTask} adds approvals, and the approval that
+ * reaches the registry's quorum creates the task (at once when the quorum is 1). The aggregator opens round after
+ * round; each round starts from
  * the task's latest model (the genesis, or the model of the last finalised round). While the commit window is
  * open, every Active site commits once to its update: the stored value is the StandardMerkleTree leaf of
  * `(site, updateHash, numSamples)` (see {UpdateLeaf}). The aggregator then finalises the round with the new model
  * hash and the Merkle root of the leaves it used, or aborts it. Auditors record verdicts on models.
  *
- * Roles are read from the {IConsortiumRegistry}. Hot paths are sized for gas: a commit writes one new slot and
- * finalising writes two (the model's provenance and the round's updates root), whatever the number of sites. The
- * genesis model of each task is recorded as "round 0" of that task when it is not yet recorded, so every model's
- * parent is recorded before the model itself and following parents always ends at a genesis.
+ * Roles, the quorum and the admin/quorum epoch are read from the {IConsortiumRegistry}. Hot paths are sized for
+ * gas: a commit writes one new slot and finalising writes two (the model's provenance and the round's updates
+ * root), whatever the number of sites. A task's genesis must be a model hash never recorded before; it is recorded
+ * as "round 0" of the task. A round's model is recorded by hash the first time that hash appears, and a hash seen
+ * before never blocks a round (a task's genesis cannot be chosen to stall another task's round): the provenance by
+ * hash is the model's first record, and the provenance of a round is always the round's own record. Every model's
+ * parent is recorded before the model itself, so following parents always ends at a genesis.
  */
 contract TrainingLedger {
     /// @notice A training task. The first two slots pack the numbers; `latestModelHash` is the base the next
@@ -66,6 +74,28 @@ contract TrainingLedger {
         uint64 recordedAtBlock;
     }
 
+    /// @notice The parameters of a task, as {createTask} takes them.
+    struct TaskParameters {
+        bytes32 specHash;
+        bytes32 genesisModelHash;
+        uint16 aggregationRule;
+        uint16 minSitesPerRound;
+        uint32 commitWindowSeconds;
+        uint16 roundsPlanned;
+    }
+
+    /// @notice A pending task proposal, in four slots: its approvals, its proposer and its parameters.
+    struct TaskProposal {
+        Ballot ballot;
+        address proposer;
+        uint16 aggregationRule;
+        uint16 minSitesPerRound;
+        uint32 commitWindowSeconds;
+        uint16 roundsPlanned;
+        bytes32 specHash;
+        bytes32 genesisModelHash;
+    }
+
     /// @notice Aggregation rule 1: federated averaging weighted by sample count.
     uint16 public constant AGGREGATION_FEDAVG = 1;
     /// @notice Abort reason 1: too few sites committed an update before the deadline.
@@ -73,7 +103,6 @@ contract TrainingLedger {
     /// @notice Abort reason 2: too few committed updates were valid.
     uint8 public constant ABORT_TOO_FEW_VALID_UPDATES = 2;
 
-    bytes32 private constant ADMIN_ROLE = keccak256("ADMIN_ROLE");
     bytes32 private constant AGGREGATOR_ROLE = keccak256("AGGREGATOR_ROLE");
     bytes32 private constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
 
@@ -84,9 +113,30 @@ contract TrainingLedger {
     mapping(uint256 taskId => mapping(uint32 round => mapping(address site => bytes32 leaf)))
         private _commitLeaves;
     mapping(bytes32 modelHash => ProvenanceRecord) private _provenance;
+    mapping(bytes32 proposalId => TaskProposal) private _taskProposals;
     uint64 private _taskCount;
 
-    /// @notice Admin `creator` defined task `taskId`.
+    /// @notice Admin `proposer` proposed a task; the proposal is pending until a quorum of admins approves it.
+    event TaskProposed(
+        bytes32 indexed proposalId,
+        address indexed proposer,
+        bytes32 indexed genesisModelHash,
+        bytes32 specHash,
+        uint16 aggregationRule,
+        uint16 minSitesPerRound,
+        uint32 commitWindowSeconds,
+        uint16 roundsPlanned
+    );
+    /// @notice `admin` approved task proposal `proposalId`; `approvals` of `quorum` are now counted. `taskId` is
+    /// the task this approval created (it reached the quorum), or 0 while the proposal is still pending.
+    event TaskApproved(
+        bytes32 indexed proposalId,
+        address indexed admin,
+        uint256 indexed taskId,
+        uint256 approvals,
+        uint256 quorum
+    );
+    /// @notice Task `taskId`, proposed by admin `creator`, was created by a quorum of admins.
     event TaskCreated(
         uint256 indexed taskId,
         address indexed creator,
@@ -173,8 +223,19 @@ contract TrainingLedger {
     error LedgerDeadlineNotReached(uint256 taskId, uint32 round, uint64 deadline);
     /// @notice `includedCount` must lie between the task's `minSites` and the round's `commits`.
     error LedgerIncludedCountOutOfRange(uint32 includedCount, uint16 minSites, uint32 commits);
-    /// @notice `modelHash` is already recorded, as round `round` of task `taskId` (round 0: a genesis model).
-    error LedgerModelAlreadyRecorded(bytes32 modelHash, uint256 taskId, uint32 round);
+    /// @notice The genesis `genesisModelHash` is already recorded, as round `round` of task `taskId` (round 0: a
+    /// genesis model); a task must start from a model never recorded before.
+    error LedgerGenesisAlreadyRecorded(bytes32 genesisModelHash, uint256 taskId, uint32 round);
+    /// @notice `admin` already approved task proposal `proposalId`.
+    error LedgerAlreadyApproved(address admin, bytes32 proposalId);
+    /// @notice No task proposal with id `proposalId` is pending.
+    error LedgerUnknownTaskProposal(bytes32 proposalId);
+    /// @notice The admins or the quorum changed since task proposal `proposalId` was made, so its approvals no
+    /// longer count; the same task proposed now has id `currentId`.
+    error LedgerStaleTaskProposal(bytes32 proposalId, bytes32 currentId);
+    /// @notice The round cannot end before its deadline `deadline`: a site stopped being Active after the round
+    /// opened, so its commit may be counted although it no longer takes part.
+    error LedgerSiteLeftDuringRound(uint256 taskId, uint32 round, uint64 deadline);
     /// @notice `modelHash` was never recorded.
     error LedgerUnknownModel(bytes32 modelHash);
     /// @notice `reason` is not a known abort reason (1 or 2).
@@ -200,21 +261,25 @@ contract TrainingLedger {
     // ------------------------------------------------------------------ tasks
 
     /**
-     * @notice Defines a training task and records its genesis model (as round 0) unless already recorded.
+     * @notice Proposes a training task and counts the caller's approval; the approval that reaches the registry's
+     * quorum creates the task and records its genesis model as round 0 of the task. At quorum 1 the task is created
+     * at once. An admin who calls this with the parameters of a pending proposal approves that proposal.
      * @param specHash Hash of the task specification document kept off the chain.
-     * @param genesisModelHash SHA-256 of the initial model bytes.
+     * @param genesisModelHash SHA-256 of the initial model bytes; never recorded before.
      * @param aggregationRule Aggregation rule id; 1 is FedAvg weighted by sample count.
      * @param minSitesPerRound Fewest updates a round must include.
      * @param commitWindowSeconds How long each round accepts commits.
      * @param roundsPlanned How many rounds the task runs at most.
-     * @return taskId The new task's id; ids start at 1.
+     * @return taskId The new task's id (ids start at 1), or 0 while the proposal awaits more approvals; the
+     * proposal id is {taskProposalId} of the same parameters, and is in {TaskProposed} and {TaskApproved}.
      *
      * Requirements:
-     * - the caller is an admin in the registry.
+     * - the caller is an admin in the registry and has not yet approved this proposal.
      * - both hashes are non-zero, and `aggregationRule`, `minSitesPerRound`, `commitWindowSeconds` and
      *   `roundsPlanned` are at least 1.
+     * - `genesisModelHash` is not recorded, as any task's genesis or any round's model.
      *
-     * Emits {TaskCreated}.
+     * Emits {TaskProposed} when the proposal is new, {TaskApproved}, and {TaskCreated} at the quorum.
      */
     function createTask(
         bytes32 specHash,
@@ -223,41 +288,51 @@ contract TrainingLedger {
         uint16 minSitesPerRound,
         uint32 commitWindowSeconds,
         uint16 roundsPlanned
-    ) external onlyRole(ADMIN_ROLE) returns (uint256 taskId) {
-        if (specHash == 0) revert LedgerInvalidTaskParameter("specHash");
-        if (genesisModelHash == 0) revert LedgerInvalidTaskParameter("genesisModelHash");
-        if (aggregationRule == 0) revert LedgerInvalidTaskParameter("aggregationRule");
-        if (minSitesPerRound == 0) revert LedgerInvalidTaskParameter("minSitesPerRound");
-        if (commitWindowSeconds == 0) revert LedgerInvalidTaskParameter("commitWindowSeconds");
-        if (roundsPlanned == 0) revert LedgerInvalidTaskParameter("roundsPlanned");
+    ) external returns (uint256 taskId) {
+        return
+            _proposeTask(
+                TaskParameters({
+                    specHash: specHash,
+                    genesisModelHash: genesisModelHash,
+                    aggregationRule: aggregationRule,
+                    minSitesPerRound: minSitesPerRound,
+                    commitWindowSeconds: commitWindowSeconds,
+                    roundsPlanned: roundsPlanned
+                })
+            );
+    }
 
-        uint64 id = ++_taskCount;
-        taskId = id;
-        _tasks[id] = Task({
-            creator: msg.sender,
-            aggregationRule: aggregationRule,
-            minSitesPerRound: minSitesPerRound,
-            commitWindowSeconds: commitWindowSeconds,
-            roundsPlanned: roundsPlanned,
-            currentRound: 0,
-            createdAtBlock: uint64(block.number),
-            specHash: specHash,
-            genesisModelHash: genesisModelHash,
-            latestModelHash: genesisModelHash
+    /**
+     * @notice Approves pending task proposal `proposalId`; the approval that reaches the registry's quorum creates
+     * the task.
+     * @param proposalId The proposal, from {TaskProposed} or {taskProposalId}.
+     * @return taskId The new task's id when this approval reached the quorum, else 0.
+     *
+     * Requirements:
+     * - the caller is an admin in the registry and has not yet approved this proposal.
+     * - the proposal is pending ({LedgerUnknownTaskProposal}), and was made in the current admin/quorum epoch
+     *   ({LedgerStaleTaskProposal}: propose it again).
+     * - its genesis model is still not recorded ({LedgerGenesisAlreadyRecorded}).
+     *
+     * Emits {TaskApproved}, and {TaskCreated} at the quorum.
+     */
+    function approveTask(bytes32 proposalId) external returns (uint256 taskId) {
+        uint256 seat = _adminSeatOf(msg.sender);
+        TaskProposal storage proposal = _taskProposals[proposalId];
+        address proposer = proposal.proposer;
+        if (proposer == address(0)) revert LedgerUnknownTaskProposal(proposalId);
+        TaskParameters memory params = TaskParameters({
+            specHash: proposal.specHash,
+            genesisModelHash: proposal.genesisModelHash,
+            aggregationRule: proposal.aggregationRule,
+            minSitesPerRound: proposal.minSitesPerRound,
+            commitWindowSeconds: proposal.commitWindowSeconds,
+            roundsPlanned: proposal.roundsPlanned
         });
-        if (_provenance[genesisModelHash].taskId == 0) {
-            _provenance[genesisModelHash] = ProvenanceRecord(id, 0, uint64(block.number));
-        }
-        emit TaskCreated(
-            id,
-            msg.sender,
-            specHash,
-            genesisModelHash,
-            aggregationRule,
-            minSitesPerRound,
-            commitWindowSeconds,
-            roundsPlanned
-        );
+        bytes32 currentId = _taskProposalId(params);
+        if (currentId != proposalId) revert LedgerStaleTaskProposal(proposalId, currentId);
+        _requireGenesisUnrecorded(params.genesisModelHash);
+        taskId = _voteOnTask(proposalId, proposal, params, proposer, seat);
     }
 
     // ------------------------------------------------------------------ rounds
@@ -294,7 +369,13 @@ contract TrainingLedger {
         uint64 deadline = uint64(block.timestamp) + task.commitWindowSeconds;
         task.currentRound = round;
         RoundRecord storage record = _rounds[taskId][round];
-        record.state = RoundStateLibrary.open(task.minSitesPerRound, deadline, uint64(block.number));
+        (, uint256 departures) = _REGISTRY.activeSiteCounts();
+        record.state = RoundStateLibrary.open(
+            task.minSitesPerRound,
+            deadline,
+            uint64(block.number),
+            uint40(departures)
+        );
         record.baseModelHash = baseModelHash;
         emit RoundOpened(taskId, round, baseModelHash, deadline);
     }
@@ -349,11 +430,14 @@ contract TrainingLedger {
      *
      * Requirements:
      * - the caller holds the aggregator role.
-     * - `modelHash` and `updatesRoot` are non-zero, and `modelHash` was never recorded.
-     * - the round is Open, and its deadline has passed or every Active site has committed.
+     * - `modelHash` and `updatesRoot` are non-zero.
+     * - the round is Open, and its deadline has passed, or (early close) every Active site has committed and no
+     *   site has stopped being Active since the round opened.
      * - `minSitesPerRound <= includedCount <= commitCount`.
      *
-     * Emits {RoundFinalized}. The model becomes the task's latest model and the base of the next round.
+     * Emits {RoundFinalized}. The model becomes the task's latest model and the base of the next round. A model
+     * hash already recorded (by another task's genesis or round, or by an earlier round) does not stop the round:
+     * its provenance by hash stays the first record, and this round's own record ({getRound}) names the model.
      */
     function finalizeRound(
         uint256 taskId,
@@ -573,6 +657,71 @@ contract TrainingLedger {
         return _provenance[modelHash].taskId != 0;
     }
 
+    /**
+     * @notice Whether round `round` of task `taskId` may be finalised now although its deadline has not passed:
+     * it is Open, at least as many sites committed as are Active, and no site has stopped being Active since the
+     * round opened (so every commit comes from a site that is still Active, and every Active site committed).
+     * @param taskId The task.
+     * @param round The round.
+     * @return True when an early close is allowed now.
+     */
+    function canCloseEarly(uint256 taskId, uint32 round) external view returns (bool) {
+        RoundState state = _rounds[taskId][round].state;
+        if (state.status() != RoundStatus.Open) return false;
+        (uint256 activeSites, bool siteLeft) = _earlyCloseCheck(state);
+        return !siteLeft && state.commitCount() >= activeSites;
+    }
+
+    /**
+     * @notice The id of the task proposal with these parameters in the current admin/quorum epoch:
+     * `keccak256(abi.encode(uint8(4), address(this), parametersHash, uint256(0), epoch))` with `parametersHash =
+     * keccak256(abi.encode(specHash, genesisModelHash, aggregationRule, minSitesPerRound, commitWindowSeconds,
+     * roundsPlanned))` (see {ProposalId}).
+     * @param specHash The task's specification hash.
+     * @param genesisModelHash The task's genesis model.
+     * @param aggregationRule The aggregation rule id.
+     * @param minSitesPerRound The fewest updates per round.
+     * @param commitWindowSeconds The commit window.
+     * @param roundsPlanned The rounds planned.
+     * @return The proposal id.
+     */
+    function taskProposalId(
+        bytes32 specHash,
+        bytes32 genesisModelHash,
+        uint16 aggregationRule,
+        uint16 minSitesPerRound,
+        uint32 commitWindowSeconds,
+        uint16 roundsPlanned
+    ) external view returns (bytes32) {
+        return
+            _taskProposalId(
+                TaskParameters({
+                    specHash: specHash,
+                    genesisModelHash: genesisModelHash,
+                    aggregationRule: aggregationRule,
+                    minSitesPerRound: minSitesPerRound,
+                    commitWindowSeconds: commitWindowSeconds,
+                    roundsPlanned: roundsPlanned
+                })
+            );
+    }
+
+    /// @notice Pending task proposal `proposalId`: its approvals, proposer and parameters; all zero when none is
+    /// pending (never made, or carried out). A proposal of an earlier epoch stays readable but cannot be approved.
+    /// @param proposalId The proposal.
+    /// @return The proposal.
+    function getTaskProposal(bytes32 proposalId) external view returns (TaskProposal memory) {
+        return _taskProposals[proposalId];
+    }
+
+    /// @notice Whether `admin` approved pending task proposal `proposalId`.
+    /// @param proposalId The proposal.
+    /// @param admin The admin.
+    /// @return True when the approval is counted.
+    function hasApprovedTask(bytes32 proposalId, address admin) external view returns (bool) {
+        return _taskProposals[proposalId].ballot.hasApproved(_REGISTRY.adminSeat(admin));
+    }
+
     /// @notice The commitment leaf for `(site, updateHash, numSamples)`, as stored by {commitUpdate}.
     /// @param site The site's operator address.
     /// @param updateHash The update hash.
@@ -598,6 +747,115 @@ contract TrainingLedger {
         }
     }
 
+    function _adminSeatOf(address account) private view returns (uint256 seat) {
+        seat = _REGISTRY.adminSeat(account);
+        if (seat == 0) revert LedgerNotAdmin(account);
+    }
+
+    function _checkTaskParameters(TaskParameters memory params) private pure {
+        if (params.specHash == 0) revert LedgerInvalidTaskParameter("specHash");
+        if (params.genesisModelHash == 0) revert LedgerInvalidTaskParameter("genesisModelHash");
+        if (params.aggregationRule == 0) revert LedgerInvalidTaskParameter("aggregationRule");
+        if (params.minSitesPerRound == 0) revert LedgerInvalidTaskParameter("minSitesPerRound");
+        if (params.commitWindowSeconds == 0) revert LedgerInvalidTaskParameter("commitWindowSeconds");
+        if (params.roundsPlanned == 0) revert LedgerInvalidTaskParameter("roundsPlanned");
+    }
+
+    function _requireGenesisUnrecorded(bytes32 genesisModelHash) private view {
+        ProvenanceRecord storage provenance = _provenance[genesisModelHash];
+        if (provenance.taskId != 0) {
+            revert LedgerGenesisAlreadyRecorded(genesisModelHash, provenance.taskId, provenance.round);
+        }
+    }
+
+    function _taskProposalId(TaskParameters memory params) private view returns (bytes32) {
+        return ProposalId.task(address(this), keccak256(abi.encode(params)), _REGISTRY.epoch());
+    }
+
+    /// @dev {createTask} with the parameters in memory: checks them, then counts the caller's approval of the
+    /// proposal, storing the proposal when it is new and still pending.
+    function _proposeTask(TaskParameters memory params) private returns (uint256 taskId) {
+        uint256 seat = _adminSeatOf(msg.sender);
+        _checkTaskParameters(params);
+        _requireGenesisUnrecorded(params.genesisModelHash);
+
+        bytes32 proposalId = _taskProposalId(params);
+        TaskProposal storage proposal = _taskProposals[proposalId];
+        address proposer = proposal.proposer;
+        bool isNew = proposer == address(0);
+        if (isNew) {
+            proposer = msg.sender;
+            emit TaskProposed(
+                proposalId,
+                msg.sender,
+                params.genesisModelHash,
+                params.specHash,
+                params.aggregationRule,
+                params.minSitesPerRound,
+                params.commitWindowSeconds,
+                params.roundsPlanned
+            );
+        }
+        taskId = _voteOnTask(proposalId, proposal, params, proposer, seat);
+        if (isNew && taskId == 0) {
+            proposal.proposer = msg.sender;
+            proposal.aggregationRule = params.aggregationRule;
+            proposal.minSitesPerRound = params.minSitesPerRound;
+            proposal.commitWindowSeconds = params.commitWindowSeconds;
+            proposal.roundsPlanned = params.roundsPlanned;
+            proposal.specHash = params.specHash;
+            proposal.genesisModelHash = params.genesisModelHash;
+        }
+    }
+
+    /// @dev Counts the caller's approval of the task proposal; at the quorum deletes the proposal (when it was
+    /// stored) and creates the task, returning its id (0 otherwise).
+    function _voteOnTask(
+        bytes32 proposalId,
+        TaskProposal storage proposal,
+        TaskParameters memory params,
+        address proposer,
+        uint256 seat
+    ) private returns (uint256 taskId) {
+        uint256 currentQuorum = _REGISTRY.quorum();
+        (uint256 count, bool reached) = proposal.ballot.approve(seat, currentQuorum);
+        if (count == 0) revert LedgerAlreadyApproved(msg.sender, proposalId);
+        if (reached) taskId = _taskCount + 1;
+        emit TaskApproved(proposalId, msg.sender, taskId, count, currentQuorum);
+        if (reached) {
+            if (proposal.proposer != address(0)) delete _taskProposals[proposalId];
+            _createTask(params, proposer);
+        }
+    }
+
+    /// @dev Stores the task, records its (unrecorded) genesis as round 0 of it, and emits {TaskCreated}.
+    function _createTask(TaskParameters memory params, address creator) private {
+        uint64 id = ++_taskCount;
+        _tasks[id] = Task({
+            creator: creator,
+            aggregationRule: params.aggregationRule,
+            minSitesPerRound: params.minSitesPerRound,
+            commitWindowSeconds: params.commitWindowSeconds,
+            roundsPlanned: params.roundsPlanned,
+            currentRound: 0,
+            createdAtBlock: uint64(block.number),
+            specHash: params.specHash,
+            genesisModelHash: params.genesisModelHash,
+            latestModelHash: params.genesisModelHash
+        });
+        _provenance[params.genesisModelHash] = ProvenanceRecord(id, 0, uint64(block.number));
+        emit TaskCreated(
+            id,
+            creator,
+            params.specHash,
+            params.genesisModelHash,
+            params.aggregationRule,
+            params.minSitesPerRound,
+            params.commitWindowSeconds,
+            params.roundsPlanned
+        );
+    }
+
     function _requireTask(uint256 taskId) private view returns (Task storage task) {
         task = _tasks[taskId];
         if (task.creator == address(0)) revert LedgerUnknownTask(taskId);
@@ -613,8 +871,17 @@ contract TrainingLedger {
         revert LedgerRoundNotOpen(taskId, round, status);
     }
 
-    /// @dev Reverts unless the round is Open, may end now (deadline passed or every Active site committed), and
-    /// `includedCount` lies between the task's minimum and the round's commits.
+    /// @dev The number of Active sites, and whether a site has stopped being Active since the round opened (the
+    /// registry's departure count moved). One registry call, whatever the number of sites.
+    function _earlyCloseCheck(RoundState state) private view returns (uint256 activeSites, bool siteLeft) {
+        uint256 departures;
+        (activeSites, departures) = _REGISTRY.activeSiteCounts();
+        siteLeft = uint40(departures) != state.departuresAtOpen();
+    }
+
+    /// @dev Reverts unless the round is Open, may end now (deadline passed, or every Active site committed and no
+    /// site left the Active status since the opening), and `includedCount` lies between the task's minimum and the
+    /// round's commits.
     function _requireFinalizable(
         uint256 taskId,
         uint32 round,
@@ -624,10 +891,11 @@ contract TrainingLedger {
         _requireOpen(taskId, round, state.status());
         uint32 commits = state.commitCount();
         if (block.timestamp < state.deadline()) {
-            uint256 activeSites = _REGISTRY.activeSiteCount();
+            (uint256 activeSites, bool siteLeft) = _earlyCloseCheck(state);
             if (commits < activeSites) {
                 revert LedgerRoundStillOpen(taskId, round, state.deadline(), commits, activeSites);
             }
+            if (siteLeft) revert LedgerSiteLeftDuringRound(taskId, round, state.deadline());
         }
         uint16 minSites = state.minSitesPerRound();
         if (includedCount < minSites || includedCount > commits) {
@@ -635,17 +903,17 @@ contract TrainingLedger {
         }
     }
 
-    /// @dev Records where `modelHash` came from; a model hash can be recorded only once.
+    /// @dev Records where `modelHash` came from, the first time it appears. A hash recorded before keeps its first
+    /// record (whose parent was recorded earlier still, so following parents never loops); the round's own record
+    /// names the model either way.
     function _recordModel(bytes32 modelHash, uint256 taskId, uint32 round) private {
         ProvenanceRecord storage provenance = _provenance[modelHash];
-        if (provenance.taskId != 0) {
-            revert LedgerModelAlreadyRecorded(modelHash, provenance.taskId, provenance.round);
+        if (provenance.taskId == 0) {
+            _provenance[modelHash] = ProvenanceRecord(uint64(taskId), round, uint64(block.number));
         }
-        _provenance[modelHash] = ProvenanceRecord(uint64(taskId), round, uint64(block.number));
     }
 
     function _revertMissingRole(bytes32 role) private view {
-        if (role == ADMIN_ROLE) revert LedgerNotAdmin(msg.sender);
         if (role == AGGREGATOR_ROLE) revert LedgerNotAggregator(msg.sender);
         revert LedgerNotAuditor(msg.sender);
     }

@@ -17,6 +17,8 @@ library ProposalId {
     uint8 internal constant KIND_ROLE = 2;
     /// @notice Kind of a vote that changes the quorum.
     uint8 internal constant KIND_QUORUM = 3;
+    /// @notice Kind of a vote that creates a training task in the ledger.
+    uint8 internal constant KIND_TASK = 4;
 
     /// @notice Identifier of a vote that moves site `operator` to status number `targetStatus`.
     function site(
@@ -43,6 +45,14 @@ library ProposalId {
     /// @dev Every quorum change moves the epoch, so the quorum target needs no nonce of its own.
     function quorum(address registry, uint8 newQuorum, uint256 epoch) internal pure returns (bytes32) {
         return compute(KIND_QUORUM, registry, bytes32(uint256(newQuorum)), 0, epoch);
+    }
+
+    /// @notice Identifier of a vote that creates, in training ledger `ledger`, the task whose parameters hash to
+    /// `parametersHash`.
+    /// @dev A task proposal names its genesis model, which can be recorded only once, so the proposal can be
+    /// carried out only once and needs no nonce of its own; the epoch makes admin or quorum changes start it over.
+    function task(address ledger, bytes32 parametersHash, uint256 epoch) internal pure returns (bytes32) {
+        return compute(KIND_TASK, ledger, parametersHash, 0, epoch);
     }
 
     /// @notice The identifier over all five parts.

@@ -14,7 +14,7 @@ enum RoundStatus {
  * round with one SLOAD and one SSTORE.
  *
  * Layout, from the least significant bit: status (8 bits), minSitesPerRound (16), commitCount (32),
- * includedCount (32), deadline (64), openedAtBlock (64); the top 40 bits are zero.
+ * includedCount (32), deadline (64), openedAtBlock (64), departuresAtOpen (40).
  */
 type RoundState is uint256;
 
@@ -28,21 +28,25 @@ library RoundStateLibrary {
     uint256 private constant INCLUDED_COUNT_SHIFT = 56;
     uint256 private constant DEADLINE_SHIFT = 88;
     uint256 private constant OPENED_AT_BLOCK_SHIFT = 152;
+    uint256 private constant DEPARTURES_SHIFT = 216;
     uint256 private constant STATUS_MASK = 0xff;
     uint256 private constant COUNT_MASK = 0xffffffff;
 
-    /// @notice A freshly opened round with no commits.
+    /// @notice A freshly opened round with no commits; `departures` is the registry's count of sites that left
+    /// the Active status, as it stood at the opening.
     function open(
         uint16 minSites,
         uint64 deadline_,
-        uint64 openedAtBlock_
+        uint64 openedAtBlock_,
+        uint40 departures
     ) internal pure returns (RoundState) {
         return
             RoundState.wrap(
                 uint256(RoundStatus.Open) |
                     (uint256(minSites) << MIN_SITES_SHIFT) |
                     (uint256(deadline_) << DEADLINE_SHIFT) |
-                    (uint256(openedAtBlock_) << OPENED_AT_BLOCK_SHIFT)
+                    (uint256(openedAtBlock_) << OPENED_AT_BLOCK_SHIFT) |
+                    (uint256(departures) << DEPARTURES_SHIFT)
             );
     }
 
@@ -74,6 +78,11 @@ library RoundStateLibrary {
     /// @notice The block the round opened in.
     function openedAtBlock(RoundState state) internal pure returns (uint64) {
         return uint64(RoundState.unwrap(state) >> OPENED_AT_BLOCK_SHIFT);
+    }
+
+    /// @notice How many times a site had left the Active status (the registry's count) when the round opened.
+    function departuresAtOpen(RoundState state) internal pure returns (uint40) {
+        return uint40(RoundState.unwrap(state) >> DEPARTURES_SHIFT);
     }
 
     /// @notice The state with one more commit. The count cannot wrap: it is bounded by the number of sites,

@@ -1,10 +1,12 @@
 /**
- * The acceptance rules for one upload, in the order they are checked (cheap and local first, then one chain
- * round trip, then the body). The body is read into memory while the chain answers, so the transfer of a large
- * update overlaps the round trip instead of following it. Each refusal is an ApiError with its own code; nothing
- * is written unless every check passes, so a refused upload never changes a round.
+ * The acceptance rules for one upload, in the order they are checked: cheap and local first (envelope,
+ * signature, sample-count limit), then one chain round trip (site status, round, committed leaf, metrics), and
+ * only then the body. The signature covers the update hash in the headers and the committed leaf holds the same
+ * hash, so everything but the bytes themselves is settled before a byte of the body is read: a key that is not
+ * an Active site, or a site that did not commit this update, costs the aggregator no memory. The body is then
+ * hashed as it streams and compared with the committed hash at the end. Each refusal is an ApiError with its own
+ * code; nothing is written unless every check passes, so a refused upload never changes a round.
  */
-import { createHash } from "node:crypto";
 import { commitLeaf } from "../fl/merkle";
 import { recoverUpdateSigner } from "../fl/signature";
 import { checkUpdate, UpdateCheckError, type TensorLayout } from "../fl/updateCheck";
@@ -13,6 +15,13 @@ import { ApiError } from "./apiError";
 import type { UploadEnvelope } from "./envelope";
 import type { AggregatorLedger } from "./ledgerPort";
 import type { RoundGates } from "./roundGates";
+import {
+  sampleCountProblem,
+  updateNorm,
+  updateNormProblem,
+  type LimitProblem,
+  type UpdateLimits,
+} from "./updateLimits";
 
 /** What upload checks need to know. */
 export interface AcceptUploadDependencies {
@@ -25,7 +34,16 @@ export interface AcceptUploadDependencies {
   gates: RoundGates;
   /** The tensors every update must have (expectedTensors of the task's spec). */
   layout: readonly TensorLayout[];
+  /** Sample-count and norm limits (updateLimits.ts), shared with the round driver. */
+  limits: UpdateLimits;
 }
+
+/**
+ * Reads the body once the checks that need none have passed. It must enforce the size limit while streaming
+ * and refuse (body_hash_mismatch) a body that does not hash to the envelope's update hash; with `keep` false
+ * it only hashes the bytes and resolves an empty buffer.
+ */
+export type ReadBody = (keep: boolean) => Promise<Buffer>;
 
 /** The result of an accepted upload: `created` is false for an idempotent repeat. */
 export interface AcceptedUpload {
@@ -49,19 +67,18 @@ function duplicate(env: UploadEnvelope, record: UploadRecord): ApiError {
   );
 }
 
-function sha256(bytes: Uint8Array): string {
-  return `0x${createHash("sha256").update(bytes).digest("hex")}`;
+function limitError(problem: LimitProblem): ApiError {
+  return new ApiError(problem.code, problem.message, problem.hint);
 }
 
 /**
- * Checks an upload and stores it. `readBody` is called once the envelope and signature have been checked, and
- * its bytes are used only after the chain state has been checked too; it must enforce the size limit while
- * streaming.
+ * Checks an upload and stores it. `readBody` is called only after the envelope, the signature, the limits and
+ * the chain state have been checked (or, for an exact repeat of an accepted upload, the stored record).
  */
 export async function acceptUpload(
   deps: AcceptUploadDependencies,
   env: UploadEnvelope,
-  readBody: () => Promise<Buffer>,
+  readBody: ReadBody,
 ): Promise<AcceptedUpload> {
   if (env.task !== deps.taskId)
     throw new ApiError("unknown_task", `this aggregator serves task ${deps.taskId}, not task ${env.task}`);
@@ -93,18 +110,17 @@ export async function acceptUpload(
       "Sign the EIP-712 Update for exactly this task, round, update hash, sample count and metrics with the site's key",
     );
 
+  const samples = sampleCountProblem(env.numSamples, deps.limits);
+  if (samples) throw limitError(samples);
+
   const existing = await deps.store.getUpload(env.task, env.round, env.site);
   if (existing) {
     if (!sameUpload(existing, env)) throw duplicate(env, existing);
-    const body = await readBody();
-    if (sha256(body) !== env.updateHash)
-      throw new ApiError("body_hash_mismatch", "the body does not hash to X-Fedledger-Update-Hash");
+    // Hashed as it streams, not kept: a repeat must carry the same bytes, but they are stored already.
+    await readBody(false);
     return { created: false, record: existing };
   }
 
-  const reading = readBody();
-  // A refusal below leaves the read to finish unobserved; its failure then has no one to report to.
-  reading.catch(() => undefined);
   const ctx = await deps.view.uploadContext(env.task, env.round, env.site);
   if (ctx.siteStatus === "Suspended")
     throw new ApiError(
@@ -147,19 +163,16 @@ export async function acceptUpload(
   if (deps.gates.isSealed(env.round))
     throw new ApiError("round_closed", `round ${env.round} is being aggregated; uploads are closed`);
 
-  const body = await reading;
-  if (sha256(body) !== env.updateHash)
-    throw new ApiError(
-      "body_hash_mismatch",
-      "the body does not hash to X-Fedledger-Update-Hash (the committed update)",
-      "Upload exactly the bytes whose SHA-256 was committed",
-    );
+  const body = await readBody(true);
+  let entries;
   try {
-    checkUpdate(body, deps.layout);
+    entries = checkUpdate(body, deps.layout);
   } catch (err) {
     if (err instanceof UpdateCheckError) throw new ApiError(err.problem, err.message, err.hint);
     throw err;
   }
+  const norm = updateNormProblem(updateNorm(body, entries), deps.limits);
+  if (norm) throw limitError(norm);
 
   const record: UploadRecord = {
     task: env.task.toString(),

@@ -25,8 +25,11 @@ export const API_ERRORS = {
   unparseable: 422,
   wrong_shape: 422,
   non_finite: 422,
+  too_many_samples: 422,
+  norm_too_large: 422,
   internal: 500,
   chain_unavailable: 503,
+  busy: 503,
 } as const;
 
 /** What to do about each error, used when the thrower gives no more specific hint. */
@@ -51,8 +54,11 @@ const DEFAULT_HINTS: Record<keyof typeof API_ERRORS, string> = {
   unparseable: "Send the update in the canonical FLM1 layout (docs/model-format.md)",
   wrong_shape: "Train from the round's base model and send the delta in the model's own layout",
   non_finite: "Check the local training for divergence and send only finite values",
+  too_many_samples: "Commit the number of training notes the update was trained on",
+  norm_too_large: "Check the local training for divergence; send the delta from the round's base model",
   internal: "Retry later; the aggregator's log has the details",
   chain_unavailable: "Retry later; the aggregator cannot read the chain",
+  busy: "The aggregator is receiving as many upload bytes as it may; retry after the Retry-After seconds",
 };
 
 /** A machine-readable error code of the API. */
@@ -62,11 +68,14 @@ export type ApiErrorCode = keyof typeof API_ERRORS;
 export class ApiError extends FedledgerError {
   readonly code: ApiErrorCode;
   readonly status: number;
+  /** Seconds the client should wait before retrying (sent as Retry-After), when the code says so. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ApiErrorCode, message: string, hint = "") {
+  constructor(code: ApiErrorCode, message: string, hint = "", retryAfterSeconds?: number) {
     super(message, { hint: hint || DEFAULT_HINTS[code] });
     this.code = code;
     this.status = API_ERRORS[code];
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 
   /** The response body. */

@@ -1,17 +1,28 @@
 /**
  * The HTTP client sites (and auditors) use to talk to an aggregator. Transient failures (connection refused or
- * reset, timeouts, HTTP 5xx) are retried with exponential backoff; a 4xx answer is final and becomes an
- * AggregatorRequestError carrying the server's error code.
+ * reset, timeouts, HTTP 5xx) are retried with exponential backoff (at least the server's Retry-After); a 4xx
+ * answer is final and becomes an AggregatorRequestError carrying the server's error code. Every answer is read
+ * with a size cap (cappedBody.ts). Uploads send `Expect: 100-continue`, so an upload the aggregator refuses
+ * from its headers alone (wrong signature, not an active site, no commit…) is answered before the body is sent.
  */
 import { createHash } from "node:crypto";
+import http from "node:http";
+import https from "node:https";
 import { FedledgerError } from "../errors";
 import type { Metrics } from "../fl/metrics";
 import { normaliseHash, type UploadRecord } from "../store";
 import { isApiErrorCode, type ApiErrorCode } from "./apiError";
+import {
+  DEFAULT_MAX_DOWNLOAD_BYTES,
+  MAX_JSON_ANSWER_BYTES,
+  readCappedBody,
+  readCappedJson,
+  ResponseTooLargeError,
+} from "./cappedBody";
 import { encodeMetricsHeader, ENVELOPE_HEADERS } from "./envelope";
 
 /** Client-side error codes, besides the server's own. */
-export type ClientErrorCode = "network" | "bad_response" | "hash_mismatch";
+export type ClientErrorCode = "network" | "bad_response" | "hash_mismatch" | "response_too_large";
 
 /** A request to the aggregator failed. */
 export class AggregatorRequestError extends FedledgerError {
@@ -37,6 +48,8 @@ export interface RequestOptions {
   maxDelayMs?: number;
   /** Timeout of one attempt in ms (120,000 by default). */
   timeoutMs?: number;
+  /** Largest model or object {@link fetchModel} accepts, in bytes (256 MiB by default). */
+  maxResponseBytes?: number;
 }
 
 /** What {@link uploadUpdate} sends. */
@@ -72,16 +85,26 @@ function sleep(ms: number): Promise<void> {
 }
 
 function networkReason(err: unknown): string {
+  const own = (err as { code?: unknown }).code;
+  if (typeof own === "string" && own !== "ABORT_ERR") return own;
   const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
   if (cause && typeof cause.code === "string") return cause.code;
   if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return "timeout";
   return err instanceof Error ? err.message : String(err);
 }
 
+function tooLargeAnswer(url: string, err: ResponseTooLargeError): AggregatorRequestError {
+  return new AggregatorRequestError(
+    "response_too_large",
+    `the aggregator at ${url} sent more than allowed: ${err.message}`,
+    "Raise maxResponseBytes (the site's maxDownloadBytes) if models this large are expected; otherwise report the aggregator to the consortium",
+  );
+}
+
 async function errorFromResponse(res: Response): Promise<AggregatorRequestError> {
   let body: unknown;
   try {
-    body = await res.json();
+    body = await readCappedJson(res);
   } catch {
     body = undefined;
   }
@@ -114,19 +137,23 @@ async function withRetries(
   const minDelay = options.minDelayMs ?? 250;
   const maxDelay = options.maxDelayMs ?? 5_000;
   let last: AggregatorRequestError | undefined;
+  let retryAfterMs = 0;
   for (let i = 0; i <= retries; i++) {
     if (i > 0) {
       const base = Math.min(maxDelay, minDelay * 2 ** (i - 1));
-      await sleep(base / 2 + Math.random() * (base / 2));
+      await sleep(Math.max(base / 2 + Math.random() * (base / 2), Math.min(maxDelay, retryAfterMs)));
     }
     try {
       let res: Response;
       try {
         res = await attempt(AbortSignal.timeout(options.timeoutMs ?? 120_000));
       } catch (err) {
+        if (err instanceof ResponseTooLargeError) throw tooLargeAnswer(url, err);
         throw new Transient(networkReason(err));
       }
       if (res.status >= 500) {
+        const after = Number(res.headers.get("retry-after"));
+        retryAfterMs = Number.isFinite(after) && after > 0 ? after * 1000 : 0;
         last = await errorFromResponse(res);
         continue;
       }
@@ -144,6 +171,83 @@ async function withRetries(
   throw last ?? new AggregatorRequestError("network", `cannot reach the aggregator at ${url}`, "");
 }
 
+/** How long an upload waits for `100 Continue` before sending the body anyway (RFC 9110 §10.1.1). */
+const CONTINUE_WAIT_MS = 3_000;
+
+function plainHeaders(headers: http.IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const [k, v] of Object.entries(headers))
+    if (v !== undefined) for (const one of Array.isArray(v) ? v : [v]) out.append(k, one);
+  return out;
+}
+
+/**
+ * PUTs `body` with `Expect: 100-continue`: the headers go first, the body only after the server's
+ * `100 Continue` (or after {@link CONTINUE_WAIT_MS} without an answer). A final answer before that (a refusal)
+ * is returned without sending the body. The answer is read with the JSON cap and returned as a fetch Response.
+ */
+function putExpectingContinue(
+  target: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  signal: AbortSignal,
+): Promise<Response> {
+  const url = new URL(target);
+  const transport = url.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = transport.request(url, {
+      method: "PUT",
+      headers: { ...headers, "content-length": String(body.byteLength), expect: "100-continue" },
+      signal,
+    });
+    let sent = false;
+    const send = () => {
+      if (sent) return;
+      sent = true;
+      clearTimeout(wait);
+      req.end(body);
+    };
+    const wait = setTimeout(send, CONTINUE_WAIT_MS);
+    req.once("continue", send);
+    req.once("response", (res) => {
+      clearTimeout(wait);
+      const bodySent = sent;
+      sent = true;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_JSON_ANSWER_BYTES) {
+          req.destroy();
+          res.destroy();
+          reject(
+            new ResponseTooLargeError(
+              MAX_JSON_ANSWER_BYTES,
+              `more than ${MAX_JSON_ANSWER_BYTES} bytes received`,
+            ),
+          );
+        } else chunks.push(chunk);
+      });
+      res.once("error", reject);
+      res.once("end", () => {
+        if (!bodySent) req.destroy();
+        const bytes = Buffer.concat(chunks, size);
+        resolve(
+          new Response(bytes.length > 0 ? bytes : null, {
+            status: res.statusCode ?? 502,
+            headers: plainHeaders(res.headers),
+          }),
+        );
+      });
+    });
+    req.once("error", (err) => {
+      clearTimeout(wait);
+      reject(err);
+    });
+    req.flushHeaders();
+  });
+}
+
 /**
  * Downloads a model (or any stored object) by hash and checks that the bytes hash to it.
  *
@@ -154,7 +258,13 @@ export async function fetchModel(url: string, hash: string, options: RequestOpti
   const wanted = normaliseHash(hash);
   const base = baseUrl(url);
   const res = await withRetries(base, options, (signal) => fetch(`${base}/models/${wanted}`, { signal }));
-  const bytes = Buffer.from(await res.arrayBuffer());
+  let bytes: Buffer;
+  try {
+    bytes = await readCappedBody(res, options.maxResponseBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES);
+  } catch (err) {
+    if (err instanceof ResponseTooLargeError) throw tooLargeAnswer(base, err);
+    throw err;
+  }
   const got = `0x${createHash("sha256").update(bytes).digest("hex")}`;
   if (got !== wanted)
     throw new AggregatorRequestError(
@@ -188,14 +298,9 @@ export async function uploadUpdate(
     [ENVELOPE_HEADERS.signature]: upload.signature,
   };
   const res = await withRetries(base, options, (signal) =>
-    fetch(target, { method: "PUT", headers, body: upload.bytes, signal }),
+    putExpectingContinue(target, headers, upload.bytes, signal),
   );
-  let body: unknown;
-  try {
-    body = await res.json();
-  } catch {
-    body = undefined;
-  }
+  const body = await readCappedJson(res);
   const b = body as { created?: unknown; record?: unknown } | undefined;
   if (!b || typeof b.created !== "boolean" || typeof b.record !== "object" || b.record === null)
     throw new AggregatorRequestError(

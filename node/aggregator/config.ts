@@ -13,6 +13,37 @@ export const DEFAULT_AGGREGATOR_PORT = 8760;
 /** Default upload size limit: 64 MiB. */
 export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Defaults of the limits that keep hostile or broken clients from wrecking the service (docs/protocol.md,
+ * docs/security.md). Every one can be set in the config file.
+ */
+export const DEFAULT_LIMITS = {
+  /** Upload body bytes being received at once, over all sites (256 MiB). */
+  maxUploadBytesInFlight: 256 * 1024 * 1024,
+  /** Upload body bytes being received at once from one site (128 MiB: two full-size uploads). */
+  maxUploadBytesInFlightPerSite: 128 * 1024 * 1024,
+  /** Seconds a client is told to wait (Retry-After) when the in-flight caps are full. */
+  retryAfterSeconds: 5,
+  /** Largest committed sample count an upload may carry (uploads above it get too_many_samples). */
+  maxNumSamples: 1_000_000,
+  /** Largest L2 norm of an update (all float32 values); null turns the check off. */
+  maxUpdateNorm: 1e6 as number | null,
+  /** Longest wait between two driver steps after repeated failures, in milliseconds. */
+  maxRetryDelayMs: 60_000,
+} as const;
+
+/** Defaults of the HTTP server's timeouts and connection cap. */
+export const DEFAULT_HTTP = {
+  /** Whole request, headers and body, in milliseconds (a 64 MiB upload at 2 Mbit/s takes about 270 s). */
+  requestTimeoutMs: 300_000,
+  /** Request headers, in milliseconds (slow-header clients are cut off after this). */
+  headersTimeoutMs: 20_000,
+  /** Idle keep-alive connection, in milliseconds. */
+  keepAliveTimeoutMs: 5_000,
+  /** Open TCP connections; more are closed at once. */
+  maxConnections: 256,
+} as const;
+
 const address = z
   .string()
   .refine((v) => isAddress(v), { message: "must be a 0x-prefixed 20-byte address" })
@@ -60,7 +91,32 @@ export const aggregatorConfigSchema = z
       .min(1024)
       .max(2 ** 31)
       .default(DEFAULT_MAX_UPLOAD_BYTES),
+    maxUploadBytesInFlight: z
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 40)
+      .default(DEFAULT_LIMITS.maxUploadBytesInFlight),
+    maxUploadBytesInFlightPerSite: z
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 40)
+      .default(DEFAULT_LIMITS.maxUploadBytesInFlightPerSite),
+    retryAfterSeconds: z.number().int().min(1).max(3_600).default(DEFAULT_LIMITS.retryAfterSeconds),
+    maxNumSamples: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_LIMITS.maxNumSamples),
+    maxUpdateNorm: z.number().positive().nullable().default(DEFAULT_LIMITS.maxUpdateNorm),
+    http: z
+      .object({
+        requestTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(DEFAULT_HTTP.requestTimeoutMs),
+        headersTimeoutMs: z.number().int().min(1_000).max(600_000).default(DEFAULT_HTTP.headersTimeoutMs),
+        keepAliveTimeoutMs: z.number().int().min(0).max(600_000).default(DEFAULT_HTTP.keepAliveTimeoutMs),
+        maxConnections: z.number().int().min(1).max(65_535).default(DEFAULT_HTTP.maxConnections),
+      })
+      .strict()
+      .default({ ...DEFAULT_HTTP }),
     pollIntervalMs: z.number().int().min(10).max(600_000).default(2_000),
+    maxRetryDelayMs: z.number().int().min(10).max(3_600_000).default(DEFAULT_LIMITS.maxRetryDelayMs),
     uploadGraceSeconds: z.number().int().min(0).max(86_400).default(30),
     /**
      * Benchmarks only: run the task with no chain at all (ledgerPort.ts). The rounds follow the ledger's rules
@@ -108,6 +164,24 @@ export const aggregatorConfigSchema = z
         code: "custom",
         message: "chainId is required when offLedger is set with addresses",
         path: ["chainId"],
+      });
+    if (c.maxUploadBytesInFlightPerSite < c.maxUploadBytes)
+      ctx.addIssue({
+        code: "custom",
+        message: "must be at least maxUploadBytes, or no full-size upload could be received",
+        path: ["maxUploadBytesInFlightPerSite"],
+      });
+    if (c.maxUploadBytesInFlight < c.maxUploadBytesInFlightPerSite)
+      ctx.addIssue({
+        code: "custom",
+        message: "must be at least maxUploadBytesInFlightPerSite",
+        path: ["maxUploadBytesInFlight"],
+      });
+    if (c.http.headersTimeoutMs > c.http.requestTimeoutMs)
+      ctx.addIssue({
+        code: "custom",
+        message: "headersTimeoutMs must not be above requestTimeoutMs",
+        path: ["http", "headersTimeoutMs"],
       });
     if (addresses === 2 && !c.rpc && !c.offLedger)
       ctx.addIssue({

@@ -1,10 +1,16 @@
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** The aggregator's Prometheus metrics, in a registry of their own (several services may share a process). */
 export interface AggregatorMetrics {
   registry: Registry;
   uploadsAccepted: Counter<string>;
   uploadsRejected: Counter<"reason">;
+  /** Upload body bytes the server consumed (a request refused before its body counts none). */
+  uploadBodyBytesRead: Counter<string>;
+  /** Upload body bytes reserved by uploads being read now (uploadBudget.ts). */
+  uploadBytesInFlight: Gauge<string>;
+  /** Driver steps that failed. */
+  driverStepFailures: Counter<string>;
   roundsFinalized: Counter<string>;
   roundsAborted: Counter<"reason">;
   aggregationSeconds: Histogram<string>;
@@ -26,6 +32,21 @@ export function createAggregatorMetrics(): AggregatorMetrics {
       name: "fedledger_aggregator_uploads_rejected_total",
       help: "Uploads refused, by error code",
       labelNames: ["reason"],
+      ...opts,
+    }),
+    uploadBodyBytesRead: new Counter({
+      name: "fedledger_aggregator_upload_body_bytes_read_total",
+      help: "Upload body bytes read from clients (refused requests are closed with their body unread)",
+      ...opts,
+    }),
+    uploadBytesInFlight: new Gauge({
+      name: "fedledger_aggregator_upload_bytes_in_flight",
+      help: "Upload body bytes reserved by the uploads being received now",
+      ...opts,
+    }),
+    driverStepFailures: new Counter({
+      name: "fedledger_aggregator_driver_step_failures_total",
+      help: "Round driver steps that failed (retried with backoff)",
       ...opts,
     }),
     roundsFinalized: new Counter({

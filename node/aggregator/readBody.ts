@@ -1,4 +1,10 @@
-import type { IncomingMessage } from "node:http";
+/**
+ * Reading an upload body, once every check that needs no body has passed (docs/protocol.md, "Acceptance
+ * checks"). Until then not a byte is consumed: a client that sent `Expect: 100-continue` gets its `100 Continue`
+ * only here, and a refused request is answered and its connection closed (server.ts) with the body unread.
+ */
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { ApiError } from "./apiError";
 
 function tooLarge(limit: number, seen: string): ApiError {
@@ -9,23 +15,50 @@ function tooLarge(limit: number, seen: string): ApiError {
   );
 }
 
+/** The declared Content-Length, or undefined for a chunked body. */
+export function declaredLength(req: IncomingMessage): number | undefined {
+  const declared = req.headers["content-length"];
+  return declared === undefined ? undefined : Number(declared);
+}
+
 /**
  * Rejects at once when the declared Content-Length is above `limit`; throws ApiError "too_large" (413).
  */
 export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
-  const declared = req.headers["content-length"];
-  if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit, `Content-Length ${declared}`);
+  const declared = declaredLength(req);
+  if (declared !== undefined && !(declared <= limit))
+    throw tooLarge(limit, `Content-Length ${req.headers["content-length"]}`);
+}
+
+/** How to read one upload body. */
+export interface ReadUploadBodyOptions {
+  /** Size limit in bytes, enforced while streaming. */
+  limit: number;
+  /** The SHA-256 the body must have (0x hex, lower case): the signed and committed update hash. */
+  expectedHash: string;
+  /** Keep the bytes (true) or only hash them (false, for an idempotent repeat). */
+  keep: boolean;
+  /** Called with the size of every chunk consumed (the bytes-read metric). */
+  onBytes?: (bytes: number) => void;
 }
 
 /**
- * Reads a request body into memory, counting bytes as they arrive and refusing (ApiError "too_large", 413) as
- * soon as the count passes `limit`, so an oversized body is never buffered whole. The rest of a refused body is
- * discarded by Node's HTTP server after the response.
+ * Reads a request body, hashing it as it streams and refusing (ApiError "too_large", 413) as soon as the count
+ * passes the limit, so an oversized body is never buffered whole. At the end the hash must equal
+ * `expectedHash` (else ApiError "body_hash_mismatch", 409). Resolves the bytes (an empty buffer when `keep` is
+ * false). Sends `100 Continue` first when the client asked for it.
  */
-export function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  checkDeclaredLength(req, limit);
+export function readUploadBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ReadUploadBodyOptions,
+): Promise<Buffer> {
+  checkDeclaredLength(req, options.limit);
+  if (String(req.headers.expect ?? "").toLowerCase() === "100-continue" && !res.headersSent)
+    res.writeContinue();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    const hash = createHash("sha256");
     let size = 0;
     let done = false;
     const finish = (err?: Error) => {
@@ -34,21 +67,37 @@ export function readLimitedBody(req: IncomingMessage, limit: number): Promise<Bu
       req.removeListener("data", onData);
       req.removeListener("end", onEnd);
       req.removeListener("error", onError);
-      if (err) {
-        req.resume();
-        reject(err);
-      } else resolve(Buffer.concat(chunks, size));
+      req.removeListener("close", onClose);
+      if (err) return reject(err);
+      if (`0x${hash.digest("hex")}` !== options.expectedHash)
+        return reject(
+          new ApiError(
+            "body_hash_mismatch",
+            "the body does not hash to X-Fedledger-Update-Hash (the committed update)",
+            "Upload exactly the bytes whose SHA-256 was committed",
+          ),
+        );
+      resolve(options.keep ? Buffer.concat(chunks, size) : Buffer.alloc(0));
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) return finish(tooLarge(limit, `more than ${limit} bytes received`));
-      chunks.push(chunk);
+      options.onBytes?.(chunk.length);
+      if (size > options.limit) {
+        req.pause();
+        return finish(tooLarge(options.limit, `more than ${options.limit} bytes received`));
+      }
+      hash.update(chunk);
+      if (options.keep) chunks.push(chunk);
     };
     const onEnd = () => finish();
     const onError = (err: Error) =>
       finish(new ApiError("bad_request", `the upload body could not be read: ${err.message}`));
+    const onClose = () => {
+      if (!req.complete) finish(new ApiError("bad_request", "the client closed the connection mid-upload"));
+    };
     req.on("data", onData);
     req.once("end", onEnd);
     req.once("error", onError);
+    req.once("close", onClose);
   });
 }

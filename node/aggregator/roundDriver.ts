@@ -11,19 +11,33 @@
  * All state comes from the chain and the store, so a process killed at any point resumes where it stopped:
  * an open round is aggregated again from the same stored uploads (same bytes), and the round's status is read
  * again right before finalising, so a round is never finalised twice.
+ *
+ * Faults never loop forever: a failed step is retried with exponential backoff (logged once per distinct
+ * failure), and an update the rule cannot use (beyond the task's limits, refused by the rule, or making the
+ * aggregate non-finite) is left out with a logged reason; the round then goes on without it or is aborted.
  */
 import { describeChainError } from "../chain/describeChainError";
 import type { RoundInfo } from "../chain/tasks";
 import { FedledgerError } from "../errors";
 import { canonicalJson } from "../fl/metrics";
 import { buildUpdateTree, commitLeaf } from "../fl/merkle";
+import { AggregationError } from "../fl/rule";
 import { getAggregationRule } from "../fl/rules";
+import { checkFinite } from "../fl/updateCheck";
+import { readModelHeader } from "../model/format";
 import type { ContentStore, UploadRecord } from "../store";
 import type { AggregatorLedger } from "./ledgerPort";
 import type { ChainSnapshot } from "./ledgerView";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
 import type { RoundGates } from "./roundGates";
+import {
+  sampleCountProblem,
+  updateLimitsFor,
+  updateNorm,
+  updateNormProblem,
+  type UpdateLimits,
+} from "./updateLimits";
 
 /** What the driver needs. */
 export interface RoundDriverDependencies {
@@ -38,6 +52,44 @@ export interface RoundDriverDependencies {
   pollIntervalMs: number;
   /** After the deadline, how long to wait for uploads of sites that committed but have not uploaded yet. */
   uploadGraceSeconds: number;
+  /** Sample-count and norm limits, shared with the upload path (default: updateLimitsFor's defaults). */
+  limits?: UpdateLimits;
+  /** Longest wait between steps after repeated failures (default 60,000 ms); the wait doubles per failure. */
+  maxRetryDelayMs?: number;
+}
+
+/** A stored upload that passed the per-update checks, with its L2 norm. */
+interface UsableUpload {
+  record: UploadRecord;
+  norm: number;
+}
+
+/**
+ * The wait before the next step after `failures` failed steps in a row: the poll interval doubled per failure,
+ * at most `maxMs` (and never below the poll interval).
+ */
+export function driverRetryDelay(failures: number, pollMs: number, maxMs: number): number {
+  if (failures <= 0) return pollMs;
+  return Math.max(pollMs, Math.min(maxMs, pollMs * 2 ** Math.min(failures, 30)));
+}
+
+/** Why model bytes are not a finite FLM1 model, or undefined when they are. */
+function finiteProblem(model: Uint8Array): string | undefined {
+  try {
+    checkFinite(model, readModelHeader(model));
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** A step failure as shown in logs and /health: no stack, no absolute path of a local file. */
+function describeStepError(err: unknown): string {
+  if (err instanceof FedledgerError) return err.toLine();
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === "string" && typeof e.syscall === "string")
+    return `${e.syscall} failed with ${e.code} (the aggregator's log has the file)`;
+  return describeChainError(err);
 }
 
 /** Where the driver is. */
@@ -73,8 +125,14 @@ export class RoundDriver {
   private stopRequested = false;
   private wake: (() => void) | undefined;
   private lastError: string | undefined;
+  private failures = 0;
+  /** Exclusions already logged (round, site, reason), so a round retried at every poll logs each once. */
+  private readonly loggedExclusions = new Set<string>();
+  private readonly limits: UpdateLimits;
 
-  constructor(private readonly deps: RoundDriverDependencies) {}
+  constructor(private readonly deps: RoundDriverDependencies) {
+    this.limits = deps.limits ?? updateLimitsFor(deps.taskId);
+  }
 
   /** Current state, and the last step error if the last step failed. */
   status(): { state: DriverState; lastError?: string } {
@@ -90,14 +148,28 @@ export class RoundDriver {
   /** Runs steps until every planned round is closed or {@link stop} is called. */
   async run(): Promise<void> {
     this.state = "running";
+    const maxDelay = this.deps.maxRetryDelayMs ?? 60_000;
     while (!this.stopRequested) {
       let finished = false;
       try {
         finished = await this.step();
+        if (this.failures > 0)
+          this.deps.log("info", "driver_recovered", { task: this.deps.taskId, failures: this.failures });
+        this.failures = 0;
         this.lastError = undefined;
       } catch (err) {
-        this.lastError = err instanceof FedledgerError ? err.toLine() : describeChainError(err);
-        this.deps.log("error", "driver_step_failed", { task: this.deps.taskId, error: this.lastError });
+        const error = describeStepError(err);
+        this.failures++;
+        this.deps.metrics.driverStepFailures.inc();
+        // One line per distinct failure: the same error at every retry is counted, not logged again.
+        if (error !== this.lastError)
+          this.deps.log("error", "driver_step_failed", {
+            task: this.deps.taskId,
+            error,
+            failures: this.failures,
+            retryInMs: driverRetryDelay(this.failures, this.deps.pollIntervalMs, maxDelay),
+          });
+        this.lastError = error;
       }
       if (finished) {
         this.state = "done";
@@ -105,7 +177,10 @@ export class RoundDriver {
         return;
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.deps.pollIntervalMs);
+        const timer = setTimeout(
+          resolve,
+          driverRetryDelay(this.failures, this.deps.pollIntervalMs, maxDelay),
+        );
         this.wake = () => {
           clearTimeout(timer);
           resolve();
@@ -169,44 +244,118 @@ export class RoundDriver {
     await this.closeRound(round, deadlinePassed, snap.task.aggregationRule);
   }
 
+  /** Logs an update left out of a round, once per (round, site, reason). */
+  private exclude(round: number, site: string, reason: string, level: "warn" | "error" = "warn"): void {
+    const key = `${round} ${site.toLowerCase()} ${reason}`;
+    if (this.loggedExclusions.has(key)) return;
+    this.loggedExclusions.add(key);
+    this.deps.log(level, "update_excluded", { task: this.deps.taskId, round, site, reason });
+  }
+
   /**
    * Uploads that can go into the aggregate: the site is still Active, its on-chain commit still equals the
-   * stored record (a record altered on disk is left out), and the bytes in the store are intact.
+   * stored record (a record altered on disk is left out), the bytes in the store are intact FLM1 with finite
+   * values, and the sample count and norm are within the task's limits (the same functions as at upload).
    */
-  private async usableUploads(round: number): Promise<UploadRecord[]> {
-    const { taskId, view, log, store } = this.deps;
+  private async usableUploads(round: number): Promise<UsableUpload[]> {
+    const { taskId, view, store } = this.deps;
     const uploads = await store.listRound(taskId, round);
     const sites = uploads.map((u) => u.site);
     const [statuses, leaves] = await Promise.all([
       view.siteStatuses(sites),
       view.commitLeaves(taskId, round, sites),
     ]);
-    const usable: UploadRecord[] = [];
+    const usable: UsableUpload[] = [];
     for (let i = 0; i < uploads.length; i++) {
       const u = uploads[i];
       let reason: string | undefined;
+      let norm = 0;
       if (statuses[i] !== "Active") reason = `the site is ${statuses[i]}`;
       else if (leaves[i] !== commitLeaf(u.site, u.updateHash, BigInt(u.numSamples)))
         reason = "the stored record differs from the site's commit";
-      else {
+      else reason = sampleCountProblem(BigInt(u.numSamples), this.limits)?.message;
+      if (!reason) {
         try {
-          if (!(await store.get(u.updateHash))) reason = "the update is missing from the store";
+          const bytes = await store.get(u.updateHash);
+          if (!bytes) reason = "the update is missing from the store";
+          else {
+            const entries = readModelHeader(bytes);
+            checkFinite(bytes, entries);
+            norm = updateNorm(bytes, entries);
+            reason = updateNormProblem(norm, this.limits)?.message;
+          }
         } catch (err) {
           reason = err instanceof Error ? err.message : String(err);
         }
       }
       if (reason) {
-        log(statuses[i] === "Active" ? "error" : "warn", "update_excluded", {
-          task: taskId,
-          round,
-          site: u.site,
-          reason,
-        });
+        this.exclude(round, u.site, reason, statuses[i] === "Active" ? "error" : "warn");
         continue;
       }
-      usable.push(u);
+      usable.push({ record: u, norm });
     }
     return usable;
+  }
+
+  /**
+   * Runs the rule over `candidates`, leaving out an update the rule cannot use until the aggregate is finite:
+   * the update the rule names, or (when it names none, e.g. an overflow) the one with the largest norm (ties:
+   * the larger site address). Deterministic, so a restarted process leaves out the same ones. Resolves the
+   * model and the updates in it; `model` is undefined when every update was left out.
+   */
+  private async aggregateUsable(
+    round: RoundInfo,
+    parent: Uint8Array,
+    ruleId: number,
+    candidates: UsableUpload[],
+  ): Promise<{ model: Uint8Array | undefined; included: UsableUpload[] }> {
+    const { store } = this.deps;
+    const rule = getAggregationRule(ruleId);
+    let included = candidates;
+    while (included.length > 0) {
+      let problem: string;
+      let culprit: string | undefined;
+      try {
+        const model = await rule.aggregate(
+          parent,
+          included.map(({ record: u }) => ({
+            site: u.site,
+            numSamples: BigInt(u.numSamples),
+            bytes: async () => {
+              const bytes = await store.get(u.updateHash);
+              if (!bytes)
+                throw new FedledgerError(`update ${u.updateHash} of ${u.site} vanished from the store`);
+              return bytes;
+            },
+          })),
+        );
+        // Checked here whatever the rule promises: a non-finite model is never recorded.
+        const finite = finiteProblem(model);
+        if (!finite) return { model, included };
+        problem = `the aggregate is not finite (${finite})`;
+      } catch (err) {
+        if (!(err instanceof AggregationError)) throw err;
+        problem = err.message;
+        culprit = err.site;
+      }
+      const drop =
+        included.find(
+          (u) => culprit !== undefined && u.record.site.toLowerCase() === culprit.toLowerCase(),
+        ) ??
+        included.reduce((a, b) =>
+          b.norm > a.norm || (b.norm === a.norm && b.record.site.toLowerCase() > a.record.site.toLowerCase())
+            ? b
+            : a,
+        );
+      this.exclude(
+        round.round,
+        drop.record.site,
+        culprit ? `the rule cannot use it: ${problem}` : `left out so the aggregate is finite: ${problem}`,
+        "error",
+      );
+      included = included.filter((u) => u !== drop);
+    }
+    return { model: undefined, included };
   }
 
   private async closeRound(round: RoundInfo, deadlinePassed: boolean, ruleId: number): Promise<void> {
@@ -229,11 +378,11 @@ export class RoundDriver {
     ruleId: number,
   ): Promise<boolean> {
     const { taskId, store, log, view } = this.deps;
-    const included = await this.usableUploads(round.round);
-    if (included.length < round.minSitesPerRound) {
+    const usable = await this.usableUploads(round.round);
+    if (usable.length < round.minSitesPerRound) {
       if (!deadlinePassed) return false;
       const reason = round.commitCount < round.minSitesPerRound ? 1 : 2;
-      return this.abort(round, reason, included.length);
+      return this.abort(round, reason, usable.length);
     }
 
     const parent = await store.get(round.baseModelHash);
@@ -241,21 +390,17 @@ export class RoundDriver {
       throw new FedledgerError(
         `the base model ${round.baseModelHash} of round ${round.round} is not in the store`,
       );
-    const rule = getAggregationRule(ruleId);
 
     const started = process.hrtime.bigint();
-    const model = await rule.aggregate(
-      parent,
-      included.map((u) => ({
-        site: u.site,
-        numSamples: BigInt(u.numSamples),
-        bytes: async () => {
-          const bytes = await store.get(u.updateHash);
-          if (!bytes) throw new FedledgerError(`update ${u.updateHash} of ${u.site} vanished from the store`);
-          return bytes;
-        },
-      })),
-    );
+    const aggregated = await this.aggregateUsable(round, parent, ruleId, usable);
+    const included = aggregated.included.map((u) => u.record);
+    if (!aggregated.model || included.length < round.minSitesPerRound) {
+      // What is left after leaving out the unusable updates cannot be finalised; abort once the deadline has
+      // passed (an update may still arrive before it).
+      if (!deadlinePassed) return false;
+      return this.abort(round, 2, included.length);
+    }
+    const model = aggregated.model;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.deps.metrics.aggregationSeconds.observe(seconds);
     const modelHash = await store.put(model);
@@ -275,17 +420,12 @@ export class RoundDriver {
     });
 
     // Check the chain right before sending: a previous process may have finished this round already.
-    const [fresh, alreadyRecorded] = await Promise.all([
-      view.round(taskId, round.round),
-      view.isRecorded(modelHash),
-    ]);
+    // A model hash recorded before (by another task's genesis, or an unchanged model) does not stop the
+    // round: the ledger keeps the hash's first record and the round's own record names its model.
+    const fresh = await view.round(taskId, round.round);
     if (fresh.status !== "Open") {
       log("info", "round_already_closed", { task: taskId, round: round.round, status: fresh.status });
       return true;
-    }
-    if (alreadyRecorded) {
-      log("warn", "model_already_recorded", { task: taskId, round: round.round, modelHash });
-      return deadlinePassed ? this.abort(round, 2, included.length) : false;
     }
     const ledgerSeconds = await this.send("finalize_round", () =>
       view.finalizeRound(taskId, round.round, modelHash, tree.root, included.length, metricsHash),

@@ -106,6 +106,15 @@ export async function runAggregatorFromConfig(
     maxUploadBytes: config.maxUploadBytes,
     pollIntervalMs: config.pollIntervalMs,
     uploadGraceSeconds: config.uploadGraceSeconds,
+    limits: {
+      maxUploadBytesInFlight: config.maxUploadBytesInFlight,
+      maxUploadBytesInFlightPerSite: config.maxUploadBytesInFlightPerSite,
+      retryAfterSeconds: config.retryAfterSeconds,
+      maxNumSamples: config.maxNumSamples,
+      maxUpdateNorm: config.maxUpdateNorm,
+      maxRetryDelayMs: config.maxRetryDelayMs,
+    },
+    http: config.http,
     log,
   });
 }

@@ -79,6 +79,15 @@ export async function runAggregatorOffLedger(
     maxUploadBytes: config.maxUploadBytes,
     pollIntervalMs: config.pollIntervalMs,
     uploadGraceSeconds: config.uploadGraceSeconds,
+    limits: {
+      maxUploadBytesInFlight: config.maxUploadBytesInFlight,
+      maxUploadBytesInFlightPerSite: config.maxUploadBytesInFlightPerSite,
+      retryAfterSeconds: config.retryAfterSeconds,
+      maxNumSamples: config.maxNumSamples,
+      maxUpdateNorm: config.maxUpdateNorm,
+      maxRetryDelayMs: config.maxRetryDelayMs,
+    },
+    http: config.http,
     log,
   });
 }

@@ -13,14 +13,15 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { isError } from "ethers";
 import { describeChainError } from "../chain/describeChainError";
 import { normaliseHash, StoreCorruptionError, type ContentStore } from "../store";
-import { acceptUpload, type AcceptUploadDependencies } from "./acceptUpload";
+import { acceptUpload, type AcceptUploadDependencies, type ReadBody } from "./acceptUpload";
 import { ApiError } from "./apiError";
 import { parseEnvelope, parsePositiveInteger } from "./envelope";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
-import { checkDeclaredLength, readLimitedBody } from "./readBody";
+import { checkDeclaredLength, declaredLength, readUploadBody } from "./readBody";
 import type { RoundDriver } from "./roundDriver";
 import { roundStatus } from "./roundStatus";
+import type { UploadBudget } from "./uploadBudget";
 
 /** What the HTTP layer needs. */
 export interface AggregatorAppDependencies extends AcceptUploadDependencies {
@@ -29,6 +30,8 @@ export interface AggregatorAppDependencies extends AcceptUploadDependencies {
   metrics: AggregatorMetrics;
   log: Logger;
   maxUploadBytes: number;
+  /** The caps on upload bytes in flight (total and per site). */
+  budget: UploadBudget;
   /** Extra routes under /ledger (the off-chain ledger's endpoints for sites; see ledgerPort.ts). */
   ledgerRoutes?: Router;
 }
@@ -40,7 +43,13 @@ function isOctetStream(req: Request): boolean {
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof StoreCorruptionError) return new ApiError("internal", err.message, err.hint);
+  // The store's message names the file; the client learns only that the aggregator's copy is bad.
+  if (err instanceof StoreCorruptionError)
+    return new ApiError(
+      "internal",
+      "the aggregator's store holds a corrupted copy of this object",
+      "Retry later; the aggregator's operator must restore the file its log names",
+    );
   const status = (err as { status?: unknown }).status;
   if (typeof status === "number" && status >= 400 && status < 500)
     return new ApiError("bad_request", (err as Error).message);
@@ -107,7 +116,21 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
       if (!isOctetStream(req))
         throw new ApiError("unsupported_media_type", "the body must be sent as application/octet-stream");
       checkDeclaredLength(req, deps.maxUploadBytes);
-      const result = await acceptUpload(deps, env, () => readLimitedBody(req, deps.maxUploadBytes));
+      const readBody: ReadBody = (keep) => {
+        const release = deps.budget.reserve(env.site, declaredLength(req) ?? deps.maxUploadBytes);
+        deps.metrics.uploadBytesInFlight.set(deps.budget.bytesInFlight);
+        res.once("close", () => {
+          release();
+          deps.metrics.uploadBytesInFlight.set(deps.budget.bytesInFlight);
+        });
+        return readUploadBody(req, res, {
+          limit: deps.maxUploadBytes,
+          expectedHash: env.updateHash,
+          keep,
+          onBytes: (n) => deps.metrics.uploadBodyBytesRead.inc(n),
+        });
+      };
+      const result = await acceptUpload(deps, env, readBody);
       if (result.created) {
         deps.metrics.uploadsAccepted.inc();
         deps.log("info", "upload_accepted", {
@@ -156,8 +179,15 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
         method: req.method,
         path: req.path,
         error: describeChainError(err),
+        ...(err instanceof StoreCorruptionError ? { file: err.file } : {}),
       });
-    if (api.code === "too_large") res.set("Connection", "close");
+    if (api.retryAfterSeconds !== undefined) res.set("Retry-After", String(api.retryAfterSeconds));
+    // A request refused before its body was read is answered and its connection closed: the body is never
+    // read, buffered or drained.
+    if (req.method !== "GET" && req.method !== "HEAD" && !req.complete) {
+      res.set("Connection", "close");
+      res.once("finish", () => req.socket.destroy());
+    }
     res.status(api.status).json(api.toJSON());
   });
   return app;

@@ -2,7 +2,7 @@
  * The aggregator service: checks that the configured task matches the model spec and genesis model, then runs
  * the HTTP API and the round driver side by side.
  */
-import type { Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Provider } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
@@ -18,10 +18,13 @@ import { LedgerView } from "./ledgerView";
 import { OffChainLedger } from "./offChainLedger";
 import { offChainLedgerRoutes } from "./offChainRoutes";
 import { jsonLineLogger, type Logger } from "./log";
+import { DEFAULT_HTTP, DEFAULT_LIMITS } from "./config";
 import { createAggregatorMetrics, type AggregatorMetrics } from "./metrics";
 import { RoundDriver } from "./roundDriver";
 import { RoundGates } from "./roundGates";
 import { createAggregatorApp } from "./server";
+import { UploadBudget } from "./uploadBudget";
+import { updateLimitsFor } from "./updateLimits";
 
 /** Everything the service needs, already connected and loaded. */
 export interface AggregatorServiceParameters {
@@ -48,7 +51,35 @@ export interface AggregatorServiceParameters {
   maxUploadBytes: number;
   pollIntervalMs: number;
   uploadGraceSeconds: number;
+  /** Caps on upload bytes in flight, the update limits, the driver's longest retry delay (config.ts defaults). */
+  limits?: Partial<AggregatorLimits>;
+  /** HTTP server timeouts and connection cap (config.ts defaults). */
+  http?: Partial<AggregatorHttpSettings>;
   log?: Logger;
+}
+
+/** The limits of {@link AggregatorServiceParameters}; docs/protocol.md explains each. */
+export interface AggregatorLimits {
+  maxUploadBytesInFlight: number;
+  maxUploadBytesInFlightPerSite: number;
+  retryAfterSeconds: number;
+  maxNumSamples: number;
+  maxUpdateNorm: number | null;
+  maxRetryDelayMs: number;
+}
+
+/** The HTTP settings of {@link AggregatorServiceParameters}. */
+export interface AggregatorHttpSettings {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+}
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /** A running aggregator. */
@@ -56,6 +87,8 @@ export interface AggregatorService {
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:8760 */
   url: string;
   port: number;
+  /** The HTTP server (its timeouts and connection cap are set from the parameters). */
+  server: Server;
   driver: RoundDriver;
   metrics: AggregatorMetrics;
   /** Resolves when the driver has closed every planned round (or was stopped). */
@@ -97,7 +130,7 @@ async function checkTask(
   getAggregationRule(task.aggregationRule);
   if (!(await view.isAggregator(signer)))
     throw new FedledgerError(`${signer} does not hold the aggregator role`, {
-      hint: "Ask the admins to grant it (`fedledger role vote aggregator <address> --grant`) or sign with the aggregator key",
+      hint: "Ask the admins to grant it (`fedledger role grant aggregator <address>`) or sign with the aggregator key",
     });
   return task;
 }
@@ -130,6 +163,9 @@ export async function startAggregatorService(
   const ledgerAddress = view.ledgerAddress;
   const metrics = createAggregatorMetrics();
   const gates = new RoundGates();
+  const limits: AggregatorLimits = { ...DEFAULT_LIMITS, ...params.limits };
+  const httpSettings: AggregatorHttpSettings = { ...DEFAULT_HTTP, ...params.http };
+  const updateLimits = updateLimitsFor(taskId, limits);
   const driver = new RoundDriver({
     taskId,
     view,
@@ -139,6 +175,8 @@ export async function startAggregatorService(
     log,
     pollIntervalMs: params.pollIntervalMs,
     uploadGraceSeconds: params.uploadGraceSeconds,
+    limits: updateLimits,
+    maxRetryDelayMs: limits.maxRetryDelayMs,
   });
   const app = createAggregatorApp({
     taskId,
@@ -152,13 +190,37 @@ export async function startAggregatorService(
     metrics,
     log,
     maxUploadBytes: params.maxUploadBytes,
+    limits: updateLimits,
+    budget: new UploadBudget({
+      total: limits.maxUploadBytesInFlight,
+      perSite: limits.maxUploadBytesInFlightPerSite,
+      retryAfterSeconds: limits.retryAfterSeconds,
+    }),
     ledgerRoutes: view instanceof OffChainLedger ? offChainLedgerRoutes(view, chainId) : undefined,
   });
 
   const host = params.host ?? "127.0.0.1";
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(params.port, host);
-    s.once("listening", () => resolve(s));
+  // Timeouts and the connection cap are set explicitly (not left to Node's defaults), and the timeouts are
+  // checked every second so a slow client is cut off close to its limit.
+  const server = createServer(
+    {
+      requestTimeout: httpSettings.requestTimeoutMs,
+      headersTimeout: httpSettings.headersTimeoutMs,
+      keepAliveTimeout: httpSettings.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, httpSettings.headersTimeoutMs),
+    },
+    app,
+  );
+  server.maxConnections = httpSettings.maxConnections;
+  // `Expect: 100-continue` goes to the app too: the 100 is sent only when the upload's checks have passed and
+  // its body is about to be read (readBody.ts), so a refused client never sends its body.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== "PUT" || !/\/updates\/?(\?|$)/.test(req.url ?? "")) res.writeContinue();
+    app(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const s = server.listen(params.port, host);
+    s.once("listening", () => resolve());
     s.once("error", (err: NodeJS.ErrnoException) =>
       reject(
         err.code === "EADDRINUSE"
@@ -172,6 +234,12 @@ export async function startAggregatorService(
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   log("info", "aggregator_started", { task: taskId, url, ledger: ledgerAddress, aggregator: signer });
+  if (!isLoopbackHost(host))
+    log("warn", "listening_beyond_loopback", {
+      task: taskId,
+      host,
+      hint: "Anyone who can reach this address can call the API; put it behind TLS and a firewall that admits the sites only, or listen on 127.0.0.1",
+    });
 
   const driverDone = driver.run();
   let stopping: Promise<void> | undefined;
@@ -187,5 +255,5 @@ export async function startAggregatorService(
     })();
     return stopping;
   };
-  return { url, port, driver, metrics, driverDone, stop };
+  return { url, port, server, driver, metrics, driverDone, stop };
 }

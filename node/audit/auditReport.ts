@@ -4,6 +4,7 @@
  * its hash are reproducible; it holds no timings.
  */
 import type { BrokenLink } from "./brokenLink";
+import type { AuditFinding } from "./finding";
 
 /** What the store gave for an update's hash. */
 export type BytesStatus = "ok" | "missing" | "corrupt";
@@ -55,6 +56,8 @@ export interface AuditedRound {
   /** "passed", "failed", or "not checked" when an earlier failure left nothing to check against. */
   verdict: "passed" | "failed" | "not checked";
   brokenLinks: BrokenLink[];
+  /** Censorship and free riding in this round; they do not change the verdict (see finding.ts). */
+  findings: AuditFinding[];
 }
 
 /** A task on the path. */
@@ -94,4 +97,6 @@ export interface AuditReport {
   /** The first link that does not hold, from the file back to the chain and then from the genesis forward. */
   firstBrokenLink: BrokenLink | null;
   brokenLinks: BrokenLink[];
+  /** Every round's findings, oldest round first; `--strict` fails the audit when there is any. */
+  findings: AuditFinding[];
 }

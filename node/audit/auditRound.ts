@@ -2,7 +2,8 @@
  * The checks of one round on a model's path: the chain's storage agrees with the events, every commit leaf
  * matches, the store's upload records agree with the commits, the included set rebuilds the recorded root,
  * every included update's bytes hash to its commit, every included site was Active when it committed, and
- * re-running the task's aggregation rule on the parent and those updates gives the recorded model.
+ * re-running the task's aggregation rule on the parent and those updates gives the recorded model. Then the
+ * round's findings (roundFindings.ts): valid updates left out, and free riders.
  */
 import { commitLeaf } from "../fl/merkle";
 import { AggregationError, type AggregationRule } from "../fl/rule";
@@ -11,6 +12,7 @@ import { FedledgerError } from "../errors";
 import type { AuditedRound, AuditedUpdate } from "./auditReport";
 import type { BrokenLink } from "./brokenLink";
 import { findIncludedSet } from "./includedSet";
+import { roundFindings } from "./roundFindings";
 import type { FetchedObject, ObjectSource } from "./objectSource";
 import type { RoundInputs } from "./roundInputs";
 import { siteLabel, siteName } from "./siteLabel";
@@ -219,6 +221,7 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
     updates,
     verdict: "failed",
     brokenLinks: links,
+    findings: [],
   };
 
   // 5. Every included update: intact bytes, and a site that was Active when it committed.
@@ -305,6 +308,7 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
       });
     }
   }
+  audited.findings = roundFindings({ round, updates, fetched, parent: params.parent, sites });
   fetched.clear();
 
   // The next round needs this round's model: the recomputed bytes, or else the store's copy if intact.

@@ -40,6 +40,7 @@ function formatRound(r: AuditedRound): string[] {
     );
   }
   for (const link of r.brokenLinks) lines.push(`  ✗ ${link.code}: ${link.message}`);
+  for (const finding of r.findings) lines.push(`  ! ${finding.code}: ${finding.message}`);
   return lines;
 }
 
@@ -89,5 +90,10 @@ export function formatReport(report: AuditReport): string {
     if (report.brokenLinks.length > 1)
       lines.push(`(${report.brokenLinks.length} broken links in all; the first is shown here)`);
   }
+  if (report.findings.length > 0)
+    lines.push(
+      `findings: ${report.findings.length} (censorship or free riding; --strict fails the audit on them)`,
+      ...report.findings.map((f) => `  ! ${f.code}: ${f.message}`),
+    );
   return `${lines.join("\n")}\n`;
 }

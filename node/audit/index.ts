@@ -11,11 +11,13 @@ export { auditRound, type AuditRoundParameters, type AuditRoundResult } from "./
 export { findIncludedSet, type CommittedLeaf, type IncludedSetResult } from "./includedSet";
 export { openObjectSource, type ObjectSource, type FetchedObject, type StoredUpload } from "./objectSource";
 export { connectLedger, type ConnectLedgerParameters, type ConnectedLedger } from "./connectLedger";
-export { recordVerdict, type RecordedVerdict } from "./recordVerdict";
+export { recordVerdict, type RecordedVerdict, type RecordVerdictOptions } from "./recordVerdict";
 export { reportHash } from "./reportHash";
 export { formatReport } from "./formatReport";
 export { formatLineage, LINEAGE_FORMATS, type LineageFormat } from "./formatLineage";
 export { AuditSourceError } from "./errors";
 export { LineageBreak, type BrokenLink, type BrokenLinkCode } from "./brokenLink";
+export { LOW_NORM_SHARE, type AuditFinding, type FindingCode } from "./finding";
+export { roundFindings, type RoundFindingsParameters } from "./roundFindings";
 export type { AuditReport, AuditedRound, AuditedUpdate, AuditedTask, BytesStatus } from "./auditReport";
 export type { LineageDocument, LineageDocumentRound, LineageSite } from "./lineageDocument";

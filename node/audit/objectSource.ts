@@ -11,6 +11,12 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import {
+  DEFAULT_MAX_DOWNLOAD_BYTES,
+  readCappedBody,
+  readCappedJson,
+  ResponseTooLargeError,
+} from "../aggregator/cappedBody";
 import { metricsSchema, type Metrics } from "../fl/metrics";
 import { normaliseHash, uploadRecordSchema } from "../store";
 import { AuditSourceError } from "./errors";
@@ -140,6 +146,7 @@ class AggregatorSource implements ObjectSource {
   constructor(
     readonly location: string,
     private readonly timeoutMs: number,
+    private readonly maxObjectBytes: number,
   ) {}
 
   private async get(route: string): Promise<Response> {
@@ -176,7 +183,19 @@ class AggregatorSource implements ObjectSource {
         "Retry later, or pass a store directory",
       );
     }
-    return checked(name, Buffer.from(await res.arrayBuffer()));
+    let bytes: Buffer;
+    try {
+      bytes = await readCappedBody(res, this.maxObjectBytes);
+    } catch (err) {
+      if (err instanceof ResponseTooLargeError)
+        throw new AuditSourceError(
+          `the aggregator store at ${this.location} sent more than ${this.maxObjectBytes} bytes for object ${name} (${err.seen}); the download was stopped`,
+          "Raise the object size limit (maxObjectBytes) if models this large are expected; otherwise distrust this store",
+          err,
+        );
+      throw err;
+    }
+    return checked(name, bytes);
   }
 
   async uploads(task: bigint, round: number): Promise<StoredUpload[] | undefined> {
@@ -185,7 +204,7 @@ class AggregatorSource implements ObjectSource {
       await res.body?.cancel();
       return undefined;
     }
-    const parsed = roundStatusSchema.safeParse(await res.json().catch(() => undefined));
+    const parsed = roundStatusSchema.safeParse(await readCappedJson(res).catch(() => undefined));
     return parsed.success ? parsed.data.uploads : undefined;
   }
 }
@@ -194,6 +213,11 @@ class AggregatorSource implements ObjectSource {
 export interface OpenObjectSourceParameters {
   /** Timeout of one HTTP request to an aggregator, in milliseconds (60 s by default). */
   timeoutMs?: number;
+  /**
+   * Largest object fetched from an aggregator, in bytes (256 MiB by default): a declared Content-Length above
+   * it is refused before reading, and a body that passes it is cut off (AuditSourceError).
+   */
+  maxObjectBytes?: number;
 }
 
 /**
@@ -219,7 +243,11 @@ export async function openObjectSource(
         "Pass --store http://host:port or a directory",
       );
     }
-    return new AggregatorSource(url.toString().replace(/\/+$/, ""), params.timeoutMs ?? 60_000);
+    return new AggregatorSource(
+      url.toString().replace(/\/+$/, ""),
+      params.timeoutMs ?? 60_000,
+      params.maxObjectBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES,
+    );
   }
   const dir = path.resolve(spec);
   const objects = path.join(dir, "objects");

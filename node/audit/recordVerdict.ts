@@ -13,18 +13,29 @@ export interface RecordedVerdict {
   blockNumber: number;
 }
 
+/** Options of {@link recordVerdict}. */
+export interface RecordVerdictOptions {
+  /** Record a report with findings (censorship, free riding) as failed, as `audit verify --strict` does. */
+  strict?: boolean;
+}
+
 /**
- * Records a report's verdict on the chain with `ledger.recordAudit(modelHash, passed, reportHash)`. `ledger`
- * must be connected to a signer holding the auditor role. Throws a FedledgerError (the revert decoded into a
+ * Records a report's verdict on the chain with `ledger.recordAudit(modelHash, passed, reportHash)`; with
+ * `strict`, a report with findings is recorded as failed. `ledger` must be connected to a signer holding the
+ * auditor role. Throws a FedledgerError (the revert decoded into a
  * sentence) when the ledger refuses, for example for a model it does not record.
  *
  * @example
  * const done = await recordVerdict(ledger.connect(auditorWallet), report);
  * done.transactionHash;
  */
-export async function recordVerdict(ledger: TrainingLedger, report: AuditReport): Promise<RecordedVerdict> {
+export async function recordVerdict(
+  ledger: TrainingLedger,
+  report: AuditReport,
+  options: RecordVerdictOptions = {},
+): Promise<RecordedVerdict> {
   const hash = reportHash(report);
-  const passed = report.verdict === "passed";
+  const passed = report.verdict === "passed" && !(options.strict && report.findings.length > 0);
   try {
     const tx = await ledger.recordAudit(report.model.hash, passed, hash);
     const receipt = await tx.wait();

@@ -83,6 +83,7 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
     rounds: [],
     firstBrokenLink: null,
     brokenLinks: [],
+    findings: [],
   };
   const links = report.brokenLinks;
   const subject = params.modelFile ? `the model file ${params.modelFile}` : "the model";
@@ -205,6 +206,7 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
     });
     report.rounds.push(audited);
     links.push(...audited.brokenLinks);
+    report.findings.push(...audited.findings);
     parent = model;
   }
   return finish(report);

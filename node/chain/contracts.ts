@@ -1,11 +1,11 @@
 import type { AbstractSigner, JsonRpcProvider } from "ethers";
-import { FedledgerError } from "../errors";
 import {
   ConsortiumRegistry__factory,
   TrainingLedger__factory,
   type ConsortiumRegistry,
   type TrainingLedger,
 } from "../../typechain-types";
+import { checkDeployment } from "./checkDeployment";
 import { connectChain, type ChainConnection } from "./connection";
 import type { Deployment } from "./deployment";
 
@@ -23,6 +23,8 @@ export interface ConnectContractsParameters {
   signer?: AbstractSigner;
   /** The deployment file's path, named in error messages. */
   deploymentFile?: string;
+  /** Receives warnings about the deployment (see {@link checkDeployment}); default: stderr. */
+  onWarning?: (message: string) => void;
 }
 
 /** Typed handles on the deployed contracts. */
@@ -40,9 +42,10 @@ export interface FedledgerContracts {
 }
 
 /**
- * Connects TypeChain contract instances to a deployment after checking that the chain is the one the
- * deployment was made on and that both contracts have code there. A stale deployment (for example, after the
- * embedded chain restarted) gives a one-line FedledgerError that says to deploy again.
+ * Connects TypeChain contract instances to a deployment after checking it with {@link checkDeployment}: the
+ * chain is the one the deployment was made on (chain id and deployment block hash), both contracts have code
+ * there, and the ledger's registry is the file's registry. A stale deployment (for example, after the embedded
+ * chain restarted) or a file whose addresses do not belong together gives a one-line error.
  *
  * @example
  * const { registry, ledger } = await connectContracts({ deployment: await loadDeployment(file) });
@@ -52,23 +55,12 @@ export async function connectContracts(params: ConnectContractsParameters): Prom
   const { deployment } = params;
   const connection =
     params.connection ?? (await connectChain({ rpc: params.rpc ?? deployment.rpc, chainId: params.chainId }));
-  const where = params.deploymentFile ? `the deployment at ${params.deploymentFile}` : "the deployment";
-  if (connection.chainId !== deployment.chainId)
-    throw new FedledgerError(
-      `${where} is for chain id ${deployment.chainId}, but the chain at ${connection.url} has chain id ${connection.chainId}`,
-      { hint: "Point --rpc at the chain it was deployed on, or run `fedledger deploy` for this chain" },
-    );
-  for (const [name, address] of [
-    ["registry", deployment.registry],
-    ["ledger", deployment.ledger],
-  ] as const) {
-    const code = await connection.provider.getCode(address);
-    if (code === "0x")
-      throw new FedledgerError(
-        `no ${name} contract at ${address} on ${connection.url} (${where} is stale; was the chain restarted?)`,
-        { hint: "Run `fedledger deploy` again or pass the right --deployment" },
-      );
-  }
+  await checkDeployment({
+    deployment,
+    connection,
+    where: params.deploymentFile ? `the deployment at ${params.deploymentFile}` : "the deployment",
+    onWarning: params.onWarning,
+  });
   const signer =
     params.signer === undefined || params.signer.provider
       ? params.signer

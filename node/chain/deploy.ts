@@ -42,7 +42,8 @@ export function checkAdminsAndQuorum(admins: string[], quorum: number): string[]
 
 /**
  * Deploys ConsortiumRegistry (with the admins and quorum) and TrainingLedger (bound to that registry), waits
- * for both receipts, and returns the record to save as the deployment file.
+ * for both receipts, and returns the record to save as the deployment file, with the number and hash of the
+ * registry's deployment block (which later commands compare to tell whether they are on the same chain).
  *
  * @example
  * const deployment = await deployFedledger({ signer, admins: [a1, a2, a3], quorum: 2, rpc });
@@ -63,12 +64,16 @@ export async function deployFedledger(params: DeployFedledgerParameters): Promis
   await ledger.deploymentTransaction()?.wait(confirmations);
 
   const { chainId } = await provider.getNetwork();
+  const deployBlock = registryReceipt?.blockNumber ?? (await provider.getBlockNumber());
+  const deployBlockHash = registryReceipt?.blockHash ?? (await provider.getBlock(deployBlock))?.hash;
+  if (!deployBlockHash) throw new Error(`the chain returned no hash for the deployment block ${deployBlock}`);
   return {
     chainId: Number(chainId),
     rpc: params.rpc,
     registry: registryAddress,
     ledger: await ledger.getAddress(),
-    deployBlock: registryReceipt?.blockNumber ?? (await provider.getBlockNumber()),
+    deployBlock,
+    deployBlockHash,
     deployer,
     quorum: params.quorum,
     admins,

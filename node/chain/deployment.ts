@@ -23,6 +23,14 @@ export const deploymentSchema = z.object({
   registry: address,
   ledger: address,
   deployBlock: z.number().int().nonnegative(),
+  /**
+   * Hash of block `deployBlock`, which identifies the chain the deployment was made on. Files written before
+   * fedledger recorded it lack it; they are still read, with a warning (see checkDeployment).
+   */
+  deployBlockHash: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/, "not a 32-byte block hash")
+    .optional(),
   deployer: address,
   quorum: z.number().int().min(1).max(255),
   admins: z.array(address).min(1),

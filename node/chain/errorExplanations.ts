@@ -50,7 +50,15 @@ export const ERROR_EXPLANATIONS: Readonly<Record<string, string>> = {
     "task parameters: non-zero hashes and rule, at least 1 site per round, a window of 1 s or more, 1 round or more",
   LedgerBaseModelMismatch:
     "the base model must be the genesis model or the model the previous round produced",
-  LedgerModelAlreadyRecorded: "this model hash is already recorded; every model is recorded once",
+  LedgerGenesisAlreadyRecorded:
+    "a task must start from a model never recorded before; this hash is already a genesis or a round's model",
+  LedgerAlreadyApproved: "this admin has already approved the task proposal; another admin must approve",
+  LedgerUnknownTaskProposal:
+    "no task proposal with this id is pending (it was never made, or the task was already created)",
+  LedgerStaleTaskProposal:
+    "the admins or the quorum changed since the proposal, so its approvals lapsed; propose the task again with `fedledger task create`",
+  LedgerSiteLeftDuringRound:
+    "a site stopped being Active after the round opened, so the round can close only at its deadline; wait",
   LedgerUnknownModel: "no round recorded this model hash",
   // OpenZeppelin AccessControl
   AccessControlUnauthorizedAccount: "the signing account lacks the role this action needs",

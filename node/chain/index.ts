@@ -47,6 +47,7 @@ export {
   type Deployment,
 } from "./deployment";
 export { connectContracts, type ConnectContractsParameters, type FedledgerContracts } from "./contracts";
+export { checkDeployment, type CheckDeploymentParameters } from "./checkDeployment";
 export { deployFedledger, checkAdminsAndQuorum, type DeployFedledgerParameters } from "./deploy";
 export {
   describeChainError,
@@ -60,5 +61,17 @@ export { ERROR_EXPLANATIONS } from "./errorExplanations";
 export { confirmTransaction, receiptEvents } from "./transactions";
 export { getSiteInfo, listSites, siteVotes, type SiteInfo, type PendingSiteVote } from "./sites";
 export { roleHolders, type RoleHolders } from "./roles";
-export { getTaskInfo, getRoundInfo, getTaskWithRounds, type TaskInfo, type RoundInfo } from "./tasks";
+export {
+  getTaskInfo,
+  getRoundInfo,
+  getTaskWithRounds,
+  proposeTask,
+  approveTask,
+  getTaskProposal,
+  type TaskInfo,
+  type RoundInfo,
+  type TaskParameters,
+  type TaskProposalInfo,
+  type TaskVoteResult,
+} from "./tasks";
 export * from "./vocabulary";

@@ -29,7 +29,14 @@ export type RoleName = keyof typeof ROLES;
 export const VOTED_ROLES = ["admin", "aggregator", "auditor"] as const;
 
 /** Aggregation rules the ledger records by id; the contract only requires the id to be non-zero. */
-export const AGGREGATION_RULES = { fedavg: 1, "fedavg-sparse": 2 } as const;
+export const AGGREGATION_RULES = {
+  fedavg: 1,
+  "fedavg-sparse": 2,
+  median: 3,
+  "trimmed-mean": 4,
+  "fedavg-clipped": 5,
+  "multi-krum": 6,
+} as const;
 
 /** Reasons an aggregator gives when aborting a round. */
 export const ABORT_REASONS: Record<number, string> = { 1: "too few commits", 2: "too few valid updates" };

@@ -15,6 +15,7 @@ import { registerScreenCommand } from "./commands/screen";
 import { registerModelCommands } from "./commands/model";
 import { registerDataCommands } from "./commands/data";
 import { registerAuditCommands } from "./commands/audit";
+import { registerPrivacyCommands } from "./commands/privacy";
 
 /** Builds the `fedledger` command tree. Each area adds its own subcommands in its own module. */
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerTaskCommands(program);
   registerAggregatorCommands(program);
   registerAuditCommands(program);
+  registerPrivacyCommands(program);
   return program;
 }
 

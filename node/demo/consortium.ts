@@ -1,7 +1,7 @@
 /**
  * Sets up the demo consortium on a chain: deploys the contracts with three admins and a quorum of two,
- * onboards every site with the approvals of admin1 and admin2, grants the aggregator role by the same quorum,
- * and creates the training task. Every key is a public dev account, so the chain must be the embedded one
+ * onboards every site with the approvals of admin1 and admin2, and by the same quorum grants the aggregator
+ * role and creates the training task. Every key is a public dev account, so the chain must be the embedded one
  * (chain id 31337).
  */
 import { hexlify, ZeroHash, type JsonRpcProvider, type Wallet, type HDNodeWallet } from "ethers";
@@ -11,7 +11,8 @@ import { deployFedledger } from "../chain/deploy";
 import type { Deployment } from "../chain/deployment";
 import { devAccountWallet, isDevChain, DEV_CHAIN_ID } from "../chain/devAccounts";
 import { toFedledgerError } from "../chain/describeChainError";
-import { confirmTransaction, receiptEvents } from "../chain/transactions";
+import { approveTask, proposeTask } from "../chain/tasks";
+import { confirmTransaction } from "../chain/transactions";
 import { AGGREGATION_RULES, ROLES } from "../chain/vocabulary";
 import { FedledgerError } from "../errors";
 import { DEMO_AGGREGATION_RULE } from "./options";
@@ -135,23 +136,26 @@ export async function setUpConsortium(params: SetUpConsortiumParameters): Promis
   step(`granted the aggregator role to ${aggregator} (votes of admin1 and admin2)`);
 
   const t = params.task;
-  const receipt = await send("creating the task", sources, () =>
-    confirmTransaction(
-      ledger.createTask(
-        t.specHash,
-        t.genesisModelHash,
-        AGGREGATION_RULES[DEMO_AGGREGATION_RULE],
-        t.minSitesPerRound,
-        t.commitWindowSeconds,
-        t.roundsPlanned,
-      ),
-    ),
+  // Tasks are created by the admin quorum, like every registry change: admin1 proposes, admin2 approves.
+  const proposal = await send("proposing the task", sources, () =>
+    proposeTask(ledger, {
+      specHash: t.specHash,
+      genesisModelHash: t.genesisModelHash,
+      aggregationRule: AGGREGATION_RULES[DEMO_AGGREGATION_RULE],
+      minSitesPerRound: t.minSitesPerRound,
+      commitWindowSeconds: t.commitWindowSeconds,
+      roundsPlanned: t.roundsPlanned,
+    }),
   );
-  const [created] = receiptEvents(receipt, ledger, "TaskCreated");
-  if (!created) throw new FedledgerError("the task was created but its TaskCreated event is missing");
-  const taskId = created.args.taskId as bigint;
+  const { taskId } =
+    proposal.taskId === undefined
+      ? await send("approving the task", sources, () =>
+          approveTask(ledger.connect(admin2), proposal.proposalId),
+        )
+      : proposal;
+  if (taskId === undefined) throw new FedledgerError("the task proposal reached no quorum");
   step(
-    `created task ${taskId}: ${DEMO_AGGREGATION_RULE} (rule ${AGGREGATION_RULES[DEMO_AGGREGATION_RULE]}), ${t.roundsPlanned} rounds, at least ${t.minSitesPerRound} site(s) per round, ` +
+    `created task ${taskId} (proposed by admin1, approved by admin2): ${DEMO_AGGREGATION_RULE} (rule ${AGGREGATION_RULES[DEMO_AGGREGATION_RULE]}), ${t.roundsPlanned} rounds, at least ${t.minSitesPerRound} site(s) per round, ` +
       `${t.commitWindowSeconds} s commit window`,
   );
   return { deployment, registry: registry1, ledger, taskId, aggregator };

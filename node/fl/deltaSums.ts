@@ -61,20 +61,34 @@ function parentHeader(parent: Uint8Array, ruleLabel: string): TensorEntry[] {
   return entries;
 }
 
+/** The validated inputs of a rule: the parent's layout, the updates in site order and their sample counts. */
+export interface OrderedInputs {
+  /** The parent's tensors (all float32), in canonical order. */
+  header: TensorEntry[];
+  /** Where each tensor of `header` starts in the concatenated values. */
+  offsets: number[];
+  /** Number of values in the model. */
+  size: number;
+  /** The updates in ascending site-address order. */
+  ordered: UpdateSource[];
+  /** Their committed sample counts, in the same order. */
+  counts: bigint[];
+  /** N = Σ_i n_i (at most 2^53 − 1). */
+  total: bigint;
+}
+
 /**
- * Checks the inputs and accumulates S (and W when `participatingWeights` is set). Throws AggregationError for
- * an empty input, duplicate sites, a bad sample count, or an update whose tensors differ from the parent's or
- * hold non-finite values. `ruleLabel` names the rule in messages ("FedAvg").
+ * The checks every rule makes before reading an update: at least one update, a float32 parent, no duplicate
+ * site, every sample count in 1 … 2^53 − 1 and their total too. Throws AggregationError.
  *
  * @example
- * const { sums, total } = await sumWeightedDeltas(parent, updates, "FedAvg", false);
+ * const { ordered, counts, header } = orderInputs(parent, updates, "median");
  */
-export async function sumWeightedDeltas(
+export function orderInputs(
   parent: Uint8Array,
   updates: readonly UpdateSource[],
   ruleLabel: string,
-  participatingWeights: boolean,
-): Promise<DeltaSums> {
+): OrderedInputs {
   if (updates.length === 0) throw new AggregationError(`${ruleLabel} needs at least one update`);
   const header = parentHeader(parent, ruleLabel);
   let ordered: UpdateSource[];
@@ -87,27 +101,58 @@ export async function sumWeightedDeltas(
   const total = counts.reduce((a, b) => a + b, 0n);
   if (total > MAX_TOTAL_SAMPLES)
     throw new AggregationError(`the total sample count ${total} is above 2^53 - 1`);
-
   const offsets: number[] = [];
   let size = 0;
   for (const e of header) {
     offsets.push(size);
     size += e.size;
   }
+  return { header, offsets, size, ordered, counts, total };
+}
+
+/**
+ * Loads one update and checks it against the parent's layout (same tensors, finite values). Returns its
+ * bytes and header entries (in canonical order). Throws AggregationError naming the site.
+ */
+export async function loadUpdate(
+  update: UpdateSource,
+  header: readonly TensorEntry[],
+): Promise<{ bytes: Uint8Array; entries: TensorEntry[] }> {
+  const site = normaliseSite(update.site);
+  const bytes = await update.bytes();
+  try {
+    return { bytes, entries: checkUpdate(bytes, header) };
+  } catch (err) {
+    if (err instanceof UpdateCheckError) throw new AggregationError(err.message, site);
+    throw err;
+  }
+}
+
+/**
+ * Checks the inputs and accumulates S (and W when `participatingWeights` is set). Throws AggregationError for
+ * an empty input, duplicate sites, a bad sample count, or an update whose tensors differ from the parent's or
+ * hold non-finite values. `ruleLabel` names the rule in messages ("FedAvg"). `scale`, when given, multiplies
+ * each site's weight: S[j] += (n_i × c_i) × Δ_i[j], with c_i looked up by the site's checksummed address
+ * (norm-clipped FedAvg); without it the weight is n_i exactly.
+ *
+ * @example
+ * const { sums, total } = await sumWeightedDeltas(parent, updates, "FedAvg", false);
+ */
+export async function sumWeightedDeltas(
+  parent: Uint8Array,
+  updates: readonly UpdateSource[],
+  ruleLabel: string,
+  participatingWeights: boolean,
+  scale?: ReadonlyMap<string, number>,
+): Promise<DeltaSums> {
+  const { header, offsets, size, ordered, counts, total } = orderInputs(parent, updates, ruleLabel);
   const sums = new Float64Array(size);
   const weights = participatingWeights ? new Float64Array(size) : undefined;
 
   for (let i = 0; i < ordered.length; i++) {
     const site = normaliseSite(ordered[i].site);
-    const n = Number(counts[i]);
-    const bytes = await ordered[i].bytes();
-    let entries: TensorEntry[];
-    try {
-      entries = checkUpdate(bytes, header);
-    } catch (err) {
-      if (err instanceof UpdateCheckError) throw new AggregationError(err.message, site);
-      throw err;
-    }
+    const n = scale ? Number(counts[i]) * (scale.get(site) ?? 1) : Number(counts[i]);
+    const { bytes, entries } = await loadUpdate(ordered[i], header);
     // checkUpdate guarantees the same names; both lists are in canonical (name) order.
     for (let t = 0; t < entries.length; t++) {
       const delta = readTensorData(bytes, entries[t]);

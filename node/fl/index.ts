@@ -6,6 +6,11 @@
 export { AggregationError, type AggregationRule, type UpdateSource } from "./rule";
 export { fedAvg, fedAvgAggregate, MAX_TOTAL_SAMPLES } from "./fedavg";
 export { fedAvgSparse, fedAvgSparseAggregate } from "./fedavgSparse";
+export { median, medianAggregate, sortedMedian } from "./median";
+export { trimmedMean, trimmedMeanAggregate, trimCount, sortedTrimmedMean } from "./trimmedMean";
+export { normClipped, normClippedAggregate, clipFactors, deltaNorm, type ClipFactors } from "./normClipped";
+export { multiKrum, multiKrumAggregate, krumByzantine, krumSelect, type KrumSelection } from "./multiKrum";
+export { DEFAULT_CHUNK_BUDGET, type CoordinateRuleOptions } from "./coordinateChunks";
 export { AGGREGATION_RULES, getAggregationRule } from "./rules";
 export {
   buildUpdateTree,

@@ -1,12 +1,20 @@
 import { FedledgerError } from "../errors";
 import { fedAvg } from "./fedavg";
 import { fedAvgSparse } from "./fedavgSparse";
+import { median } from "./median";
+import { multiKrum } from "./multiKrum";
+import { normClipped } from "./normClipped";
 import type { AggregationRule } from "./rule";
+import { trimmedMean } from "./trimmedMean";
 
 /** Every aggregation rule this build knows, by on-chain id. */
 export const AGGREGATION_RULES: ReadonlyMap<number, AggregationRule> = new Map([
   [fedAvg.id, fedAvg],
   [fedAvgSparse.id, fedAvgSparse],
+  [median.id, median],
+  [trimmedMean.id, trimmedMean],
+  [normClipped.id, normClipped],
+  [multiKrum.id, multiKrum],
 ]);
 
 /**

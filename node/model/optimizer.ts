@@ -9,6 +9,10 @@
  *   w ← w − lr · (m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε), with β1 = 0.9, β2 = 0.999, ε = 1e-7 and
  *   t the step number of the run. Arithmetic in float64, stored as float32. SGD: w ← w − lr·g.
  * State starts at zero for every training run (every federated round).
+ *
+ * Under DP-SGD (train.ts) every element gets a noisy gradient at every step, so the same optimizers run
+ * dense: {@link RowSparseOptimizer.updateSlice} walks the whole table in slices, and Adam's moments cover
+ * every row (lazy and dense Adam coincide when every row has a gradient).
  */
 
 /** Adam constants (the TF.js defaults). */
@@ -77,6 +81,30 @@ export class RowSparseOptimizer {
         v[i] = vi;
         weights[i] -= (this.lr * (mi / c1)) / (Math.sqrt(vi / c2) + epsilon);
       }
+    }
+  }
+
+  /**
+   * Updates `weights[offset .. offset + count)` with `grad[0 .. count)`: one slice of a dense update, so a
+   * caller can produce a large tensor's gradient slice by slice (DP noise) without holding all of it.
+   */
+  updateSlice(name: string, weights: Float32Array, offset: number, grad: Float64Array, count: number): void {
+    if (this.kind === "sgd") {
+      for (let k = 0; k < count; k++) weights[offset + k] -= this.lr * grad[k];
+      return;
+    }
+    const [m, v] = this.state(name, weights.length);
+    const { beta1, beta2, epsilon } = ADAM;
+    const c1 = 1 - beta1 ** this.t;
+    const c2 = 1 - beta2 ** this.t;
+    for (let k = 0; k < count; k++) {
+      const i = offset + k;
+      const g = grad[k];
+      const mi = beta1 * m[i] + (1 - beta1) * g;
+      const vi = beta2 * v[i] + (1 - beta2) * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      weights[i] -= (this.lr * (mi / c1)) / (Math.sqrt(vi / c2) + epsilon);
     }
   }
 

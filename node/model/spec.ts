@@ -27,6 +27,35 @@ export interface TrainingConfig {
   posWeight: number;
   /** Probability of dropping each feature id of a training example (a regulariser); 0 disables. */
   idDropout: number;
+  /**
+   * Record-level differentially private training (DP-SGD, node/model/dp.ts and docs/privacy.md); absent
+   * means no DP. Under DP `batchSize` is not used: each step samples notes with probability `sampleRate`.
+   */
+  dp?: DpConfig;
+}
+
+/** Where the DP noise and sampling come from: the OS CSPRNG, or a seeded stream that only tests accept. */
+export type DpNoise = "csprng" | "seeded-test-only";
+
+/**
+ * DP-SGD settings (docs/privacy.md, "DP-SGD at each site"). One record is one note. Each step includes
+ * every note independently with probability `sampleRate` (Poisson sampling), clips each note's gradient to
+ * L2 norm `clipNorm`, adds N(0, (noiseMultiplier·clipNorm)²) to every parameter of the sum and divides by
+ * the expected batch size sampleRate·notes. A run takes epochs × round(1 / sampleRate) steps.
+ */
+export interface DpConfig {
+  /** C: the L2 bound of one note's gradient (over all tensors). */
+  clipNorm: number;
+  /** σ: noise standard deviation in units of C. */
+  noiseMultiplier: number;
+  /** q: probability that a step includes a note (Poisson sampling). */
+  sampleRate: number;
+  /** δ of the (ε, δ) guarantee the task promises. */
+  delta: number;
+  /** ε a site may spend over the task at `delta`; a site refuses a round that would exceed it. */
+  epsilonBudget: number;
+  /** The randomness source; "seeded-test-only" is refused by sites (assertProductionNoise). */
+  noise: DpNoise;
 }
 
 /** A model specification. Serialised as JSON next to every model file (`<model>.spec.json`). */
@@ -125,6 +154,28 @@ const specSchema = z
         batchSize: positiveInt(65536),
         posWeight: z.number().gt(0).max(1000),
         idDropout: z.number().min(0).lt(1),
+        dp: z
+          .object({
+            clipNorm: z.number().gt(0, { message: "clipNorm must be > 0" }).max(1e6),
+            noiseMultiplier: z
+              .number()
+              .gt(0, { message: "noiseMultiplier must be > 0 (σ = 0 adds no noise: leave dp out instead)" })
+              .max(1000),
+            sampleRate: z
+              .number()
+              .gt(0, { message: "sampleRate must be in (0, 1]" })
+              .max(1, { message: "sampleRate must be in (0, 1]" }),
+            delta: z
+              .number()
+              .gt(0, { message: "delta must be in (0, 1)" })
+              .lt(1, { message: "delta must be in (0, 1)" }),
+            epsilonBudget: z.number().gt(0, { message: "epsilonBudget must be > 0" }).max(1e6),
+            noise: z.enum(["csprng", "seeded-test-only"], {
+              message: 'noise must be "csprng" or "seeded-test-only"',
+            }),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
   })

@@ -9,11 +9,14 @@ import { FedledgerError } from "../errors";
 import { batchTensors, disposeBatchTensors, packIds, type IdBatchTensors } from "./bag";
 import { initBackend } from "./backend";
 import { buildDataset, type Dataset, type LabelledText, type NoteFeatures } from "./dataset";
+import { DpError, dpPlanOf } from "./dp";
+import { NoteGradients } from "./dpGradient";
+import { byteSourceFor, RandomStream } from "./dpNoise";
 import { logits, weightedBce, type NetworkParams } from "./network";
 import { RowSparseOptimizer } from "./optimizer";
 import { expectedTensors, readWeights, TENSOR_NAMES, writeWeights } from "./params";
 import { Prng } from "./prng";
-import type { ModelSpec, TrainingConfig } from "./spec";
+import type { DpConfig, ModelSpec, TrainingConfig } from "./spec";
 
 /** Options of {@link trainLocal}. */
 export interface TrainLocalOptions {
@@ -42,7 +45,10 @@ export interface TrainLocalResult {
   delta: Buffer;
   /** Number of training notes (the FedAvg weight). */
   numSamples: number;
-  /** Mean training loss per epoch. */
+  /**
+   * Mean training loss per epoch. Under DP: over the notes the epoch's steps sampled; this figure is NOT
+   * differentially private, so a site must not publish it under DP.
+   */
   losses: number[];
 }
 
@@ -115,6 +121,7 @@ function gatherRowsJs(matrix: Float32Array, width: number, rows: Int32Array): Fl
  * Each step gathers the table rows of the batch's distinct ids into a small sub-table, computes the loss
  * and its gradients with TF.js (the bag's gradient is the hand-written scatterND of embeddingBag, here into
  * the sub-table), and applies a row-sparse optimizer step (optimizer.ts) to the touched rows only.
+ * With `settings.dp` it runs DP-SGD instead ({@link trainWeightsDp}).
  */
 export function trainWeights(
   spec: ModelSpec,
@@ -137,6 +144,7 @@ export function trainWeights(
     if (!w) throw new Error(`tensor "${name}" is missing`);
     weights.set(name, Float32Array.from(w));
   }
+  if (settings.dp) return trainWeightsDp(spec, weights, data, seed, settings, settings.dp, onEpoch);
   const table = weights.get(TENSOR_NAMES.table) as Float32Array;
   const dim = spec.dim;
   const compactor = new RowCompactor(spec.features.buckets);
@@ -190,6 +198,79 @@ export function trainWeights(
   return { weights, losses };
 }
 
+/** Values per slice of the dense noisy update: noise and gradient of a slice stay in cache. */
+const NOISE_SLICE = 8192;
+
+/**
+ * DP-SGD (docs/privacy.md, "DP-SGD at each site"), updating `weights` in place. Per step: every note is
+ * included independently with probability q (Poisson sampling, uniforms from the DP byte stream); each
+ * included note's exact gradient (dpGradient.ts) is scaled by min(1, C / ‖g‖₂) and summed in float64; then
+ * every element of every tensor, in tensor order and slice by slice, gets g = (sum + σ·C·N(0, 1)) / (q·n)
+ * and one dense optimizer step. Steps per run: epochs × max(1, round(1 / q)) (dp.ts, dpPlan).
+ */
+function trainWeightsDp(
+  spec: ModelSpec,
+  weights: Map<string, Float32Array>,
+  data: Dataset,
+  seed: number,
+  settings: TrainingConfig,
+  dp: DpConfig,
+  onEpoch?: (info: { epoch: number; loss: number }) => void,
+): TrainedWeights {
+  const n = data.features.length;
+  const L = data.numLabels;
+  const plan = dpPlanOf(dp, settings.epochs, n);
+  const random = new RandomStream(byteSourceFor(dp.noise, seed));
+  const grads = new NoteGradients(spec, weights);
+  const layout = expectedTensors(spec);
+  const sums = new Map(
+    layout.map(({ name }) => [name, new Float64Array((weights.get(name) as Float32Array).length)]),
+  );
+  const std = dp.noiseMultiplier * dp.clipNorm;
+  const optimizer = new RowSparseOptimizer(settings.optimizer, settings.lr);
+  const dropout = new Prng(seed, "dropout");
+  const noise = new Float64Array(NOISE_SLICE);
+  const step = new Float64Array(NOISE_SLICE);
+  const losses: number[] = [];
+  for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+    let total = 0;
+    let seen = 0;
+    for (let s = 0; s < plan.stepsPerEpoch; s++) {
+      for (let i = 0; i < n; i++) {
+        if (random.uniform() >= plan.sampleRate) continue;
+        const units =
+          settings.idDropout > 0 ? dropIds(data.features[i], settings.idDropout, dropout) : data.features[i];
+        const { loss, sqNorm } = grads.compute(
+          units,
+          data.targets.subarray(i * L, (i + 1) * L),
+          settings.posWeight,
+        );
+        grads.addTo(sums, dp.clipNorm / Math.max(dp.clipNorm, Math.sqrt(sqNorm)));
+        total += loss;
+        seen++;
+      }
+      optimizer.beginStep();
+      for (const { name } of layout) {
+        const w = weights.get(name) as Float32Array;
+        const sum = sums.get(name) as Float64Array;
+        for (let offset = 0; offset < w.length; offset += NOISE_SLICE) {
+          const count = Math.min(NOISE_SLICE, w.length - offset);
+          random.gaussians(noise, count);
+          for (let k = 0; k < count; k++) {
+            step[k] = (sum[offset + k] + std * noise[k]) / plan.divisor;
+            sum[offset + k] = 0;
+          }
+          optimizer.updateSlice(name, w, offset, step, count);
+        }
+      }
+    }
+    const loss = seen > 0 ? total / seen : Number.NaN;
+    losses.push(loss);
+    onEpoch?.({ epoch, loss });
+  }
+  return { weights, losses };
+}
+
 /** Drops each id with probability `rate` (seeded); a unit keeps its first id if all would go. */
 function dropIds(units: NoteFeatures, rate: number, prng: Prng): NoteFeatures {
   return units.map((ids) => {
@@ -222,6 +303,12 @@ export function subtractWeights(
 export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocalResult> {
   await initBackend();
   const { spec } = options;
+  if (spec.training.dp && options.epochs !== undefined && options.epochs !== spec.training.epochs) {
+    throw new DpError(
+      `cannot train ${options.epochs} epochs: the spec's DP settings were accounted for ${spec.training.epochs}`,
+      { hint: "Leave the epochs override out under DP; the task's spec fixes the number of noisy steps" },
+    );
+  }
   const settings: TrainingConfig = {
     ...spec.training,
     ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { isApiErrorCode } from "../aggregator/apiError";
+import { readCappedJson } from "../aggregator/cappedBody";
 import { AggregatorRequestError } from "../aggregator/client";
 
 const statusSchema = z.object({
@@ -42,7 +43,7 @@ export async function aggregatorHoldsUpdate(
   }
   let body: unknown;
   try {
-    body = await res.json();
+    body = await readCappedJson(res);
   } catch {
     body = undefined;
   }

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
+import { DEFAULT_MAX_DOWNLOAD_BYTES } from "../aggregator/cappedBody";
 import { UsageError } from "../errors";
 import { readJsonFile } from "../jsonFile";
 
@@ -102,6 +103,12 @@ export const siteConfigSchema = z
     stateDir: path1,
     pollIntervalMs: z.number().int().min(50).max(600_000).default(DEFAULT_POLL_INTERVAL_MS),
     maxRetryDelayMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    maxDownloadBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 40)
+      .default(DEFAULT_MAX_DOWNLOAD_BYTES),
     keepRunning: z.boolean().default(false),
     /** Benchmarks only: use the aggregator's off-chain ledger instead of a chain (see ledgerPort.ts). */
     offLedger: z.boolean().default(false),
@@ -187,6 +194,8 @@ export interface SiteConfig {
   pollIntervalMs: number;
   /** Longest wait between retries after failures, in milliseconds. */
   maxRetryDelayMs: number;
+  /** Largest model the site downloads from an aggregator, in bytes; a larger answer is cut off and refused. */
+  maxDownloadBytes: number;
   /** Keep running (idle) after every task has finished, instead of returning. */
   keepRunning: boolean;
   /** Benchmarks only: no chain; the aggregator's off-chain ledger over HTTP (ledgerPort.ts). */
@@ -212,6 +221,7 @@ const FIELD_HINTS: Record<string, string> = {
   stateDir: 'Set "stateDir" to a directory the service may write, e.g. "site-state"',
   pollIntervalMs: 'Set "pollIntervalMs" to an integer from 50 to 600000',
   maxRetryDelayMs: 'Set "maxRetryDelayMs" to an integer from 100 to 3600000',
+  maxDownloadBytes: 'Set "maxDownloadBytes" to a byte count of at least 1024 (default 268435456, 256 MiB)',
   keepRunning: 'Set "keepRunning" to true or false',
   offLedger: 'Set "offLedger" to true (benchmarks without a chain) or false',
 };
@@ -266,6 +276,7 @@ export function parseSiteConfig(value: unknown, baseDir: string, source = "the s
     stateDir: abs(c.stateDir),
     pollIntervalMs: c.pollIntervalMs,
     maxRetryDelayMs: c.maxRetryDelayMs,
+    maxDownloadBytes: c.maxDownloadBytes,
     keepRunning: c.keepRunning,
     offLedger: c.offLedger,
   };

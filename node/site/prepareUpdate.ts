@@ -49,7 +49,10 @@ async function fetchBase(rt: SiteRuntime, task: SiteTask, round: RoundInfo): Pro
   const started = Date.now();
   let bytes: Buffer;
   try {
-    bytes = await fetchModel(task.aggregator, expected, { retries: 2 });
+    bytes = await fetchModel(task.aggregator, expected, {
+      retries: 2,
+      maxResponseBytes: rt.maxDownloadBytes,
+    });
   } catch (err) {
     if (err instanceof AggregatorRequestError && err.code === "hash_mismatch") return reject(err.message);
     throw err;

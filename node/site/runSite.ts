@@ -71,7 +71,7 @@ async function evaluateFinal(rt: SiteRuntime, task: SiteTask, model: string, pro
   const taskLabel = task.id.toString();
   let bytes: Buffer;
   try {
-    bytes = await fetchModel(task.aggregator, model, { retries: 2 });
+    bytes = await fetchModel(task.aggregator, model, { retries: 2, maxResponseBytes: rt.maxDownloadBytes });
     const got = hashModelBytes(bytes);
     if (got !== model.toLowerCase()) throw new Error(`the bytes hash to ${got}`);
   } catch (err) {

@@ -36,6 +36,8 @@ export interface SiteRuntime {
   /** Invalid note records left out (skipInvalidNotes). */
   skippedNotes: number;
   training: SiteConfig["training"];
+  /** Largest model the site downloads from an aggregator, in bytes (config maxDownloadBytes). */
+  maxDownloadBytes: number;
   state: SiteState;
   /** The TensorFlow.js backend in use. */
   backend: string;

@@ -172,6 +172,7 @@ export async function startSite(config: SiteConfig, options: StartSiteOptions): 
       validation,
       skippedNotes: skipped,
       training: config.training,
+      maxDownloadBytes: config.maxDownloadBytes,
       state,
       backend,
       emit: options.emit,

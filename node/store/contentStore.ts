@@ -16,12 +16,24 @@ import { normaliseSite } from "../fl/siteOrder";
 import { createFileDurably, TEMP_PREFIX, writeFileDurably } from "./durableWrite";
 import { uploadRecordSchema, type UploadRecord } from "./uploadRecord";
 
-/** The store found bytes or a record that do not match what they claim to be. */
+/**
+ * The store found bytes or a record that do not match what they claim to be. The message names the file
+ * relative to the store directory (`objects/<hex>`), never by its absolute path, so it can be shown to anyone;
+ * `file` keeps the absolute path for the operator's log.
+ */
 export class StoreCorruptionError extends FedledgerError {
-  constructor(what: string, file: string) {
-    super(`the store is corrupted: ${what} (${file})`, {
+  /** Absolute path of the corrupted file. */
+  readonly file: string;
+  /** The file's path inside the store directory, e.g. `objects/3f…`. */
+  readonly storePath: string;
+
+  constructor(what: string, file: string, storeDir: string) {
+    const storePath = path.relative(storeDir, file).split(path.sep).join("/");
+    super(`the store is corrupted: ${what} (${storePath} in the store directory)`, {
       hint: "Restore the file from a backup or delete it so it is fetched or recomputed again",
     });
+    this.file = file;
+    this.storePath = storePath;
   }
 }
 
@@ -122,7 +134,7 @@ export class ContentStore {
       throw err;
     }
     if (sha256(bytes) !== normaliseHash(hash))
-      throw new StoreCorruptionError("object bytes do not match their hash", file);
+      throw new StoreCorruptionError("object bytes do not match their hash", file, this.dir);
     return bytes;
   }
 
@@ -149,7 +161,8 @@ export class ContentStore {
     const created = await createFileDurably(file, `${JSON.stringify(valid, null, 2)}\n`);
     if (created) return { created, record: valid };
     const existing = await this.readRecord(file);
-    if (!existing) throw new StoreCorruptionError("an upload record vanished after it was written", file);
+    if (!existing)
+      throw new StoreCorruptionError("an upload record vanished after it was written", file, this.dir);
     return { created, record: existing };
   }
 
@@ -165,14 +178,14 @@ export class ContentStore {
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new StoreCorruptionError("an upload record is not JSON", file);
+      throw new StoreCorruptionError("an upload record is not JSON", file, this.dir);
     }
     const result = uploadRecordSchema.safeParse(parsed);
-    if (!result.success) throw new StoreCorruptionError("an upload record is malformed", file);
+    if (!result.success) throw new StoreCorruptionError("an upload record is malformed", file, this.dir);
     const r = result.data;
     const where = path.join(this.roundDir(r.task, r.round), `${r.site.toLowerCase()}.json`);
     if (where !== file)
-      throw new StoreCorruptionError("an upload record names another task, round or site", file);
+      throw new StoreCorruptionError("an upload record names another task, round or site", file, this.dir);
     return r;
   }
 

@@ -9,7 +9,7 @@ import { devAccountWallet } from "../../node/chain/devAccounts";
 import type { AuditReport } from "../../node/audit";
 import { useEmbeddedChain } from "../helpers/chain";
 import { makeTempDir, removeTempDir, runCli, type CliResult } from "../helpers/cli";
-import { buildHistory, type History } from "./fixture";
+import { buildHistory, type History, type HistoryActors } from "./fixture";
 
 /*
  * The real `fedledger audit` executable against a real Hardhat node: exit code 0 for a clean model, 1 with the
@@ -22,6 +22,7 @@ describe("fedledger audit (CLI)", function () {
   let deploymentFile: string;
   let modelFile: string;
   let h: History;
+  let actors: HistoryActors;
 
   function cli(args: string[]): Promise<CliResult> {
     return runCli(["audit", ...args], { cwd: dir, env: { FEDLEDGER_DEPLOYMENT: deploymentFile } });
@@ -32,13 +33,14 @@ describe("fedledger audit (CLI)", function () {
     dir = await makeTempDir("fedledger-audit-cli-");
     connection = await connectChain({ rpc: chain().url });
     const wallet = (name: string) => devAccountWallet(name, connection.provider);
+    actors = {
+      admin: wallet("admin1"),
+      aggregator: wallet("aggregator"),
+      auditor: wallet("auditor"),
+      sites: ["site1", "site2", "site3"].map(wallet),
+    };
     h = await buildHistory({
-      actors: {
-        admin: wallet("admin1"),
-        aggregator: wallet("aggregator"),
-        auditor: wallet("auditor"),
-        sites: ["site1", "site2", "site3"].map(wallet),
-      },
+      actors,
       storeDir: path.join(dir, "store"),
       rounds: 2,
     });
@@ -146,6 +148,36 @@ describe("fedledger audit (CLI)", function () {
     const noStore = await cli(["verify", "--model", modelFile, "--store", "http://127.0.0.1:9"]);
     expect(noStore.code).to.equal(2);
     expect(noStore.stderr).to.contain("cannot reach the aggregator store at http://127.0.0.1:9");
+  });
+
+  it("prints findings as warnings with exit 0, and exits 1 on them with --strict", async function () {
+    // A second task on the same ledger whose aggregator left out a valid, stored update.
+    const censored = await buildHistory({
+      actors,
+      registry: h.registry,
+      ledger: h.ledger,
+      storeDir: path.join(dir, "censored-store"),
+      rounds: 1,
+      seed: 12,
+      excluded: () => [0],
+      excludedUploaded: true,
+    });
+    const file = path.join(dir, "censored.flm");
+    await writeFile(file, censored.finalModel.bytes);
+    const args = ["verify", "--model", file, "--store", censored.storeDir];
+    const lenient = await cli(args);
+    expect(lenient.code, lenient.stderr).to.equal(0);
+    expect(lenient.stdout).to.contain("verdict: PASSED").and.contain("! update_left_out:");
+    expect(lenient.stderr).to.match(/^warning: update_left_out: round 1 of task 2, site 0x/);
+    const strict = await cli([...args, "--strict", "--record", "--dev-account", "auditor"]);
+    expect(strict.code).to.equal(1);
+    const lines = strict.stderr.trim().split("\n");
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(
+      /^error: audit failed \(--strict\): round 1 of task 2, site 0x[0-9a-fA-F]{40} .*left it out/,
+    );
+    const events = await h.ledger.queryFilter(h.ledger.filters.ModelAudited(censored.finalModel.hash));
+    expect(events.map((e) => e.args.passed)).to.deep.equal([false]);
   });
 
   it("prints the lineage as a Mermaid diagram", async function () {

@@ -46,6 +46,8 @@ export interface AggregatorTamper {
   rootSites?: number[];
   /** The includedCount the aggregator records instead of the number of updates it averaged. */
   includedCount?: number;
+  /** The aggregator averages only these sites' updates (indexes); the root still covers every upload. */
+  averagedSites?: number[];
 }
 
 /** Options of {@link buildHistory}. */
@@ -77,6 +79,15 @@ export interface BuildHistoryOptions {
   abortRound?: number;
   /** The task's aggregation rule id, recorded on the chain and run by the aggregator (1, FedAvg, by default). */
   rule?: number;
+  /** A rule id to record on the chain instead of `rule` (which the aggregator still runs). */
+  recordedRule?: number;
+  /**
+   * Replaces a site's update bytes in a round (the parent model itself, zeros, a tiny or unusable delta);
+   * `honest` is the random delta the site would have sent.
+   */
+  updateBytes?: (round: number, site: number, honest: Uint8Array, parent: Uint8Array) => Uint8Array;
+  /** Runs after every site committed and uploaded, before the aggregator aggregates (e.g. a suspension). */
+  beforeAggregation?: (round: number, registry: ConsortiumRegistry) => Promise<void>;
   /**
    * Share of each update's values that are exactly zero, chosen at random per site and round (0 by default),
    * as a site leaves the feature rows of notes it never saw untouched.
@@ -219,7 +230,7 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
     ledger.createTask(
       hashModelBytes(Buffer.from("audit test task spec")),
       genesisHash,
-      rule.id,
+      options.recordedRule ?? rule.id,
       1,
       3_600,
       rounds,
@@ -247,8 +258,10 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
     const excluded = new Set(options.excluded?.(round) ?? []);
     const updates: HistoryUpdate[] = [];
     const records: UploadRecord[] = [];
+    const parent = (await store.get(parentHash)) as Buffer;
     for (const [i, signer] of actors.sites.entries()) {
-      const bytes = randomModel(layout, prng, 0.02, options.zeroShare);
+      const honest = randomModel(layout, prng, 0.02, options.zeroShare);
+      const bytes = options.updateBytes?.(round, i, honest, parent) ?? honest;
       const update: HistoryUpdate = {
         site: siteAddresses[i],
         updateHash: hashModelBytes(bytes),
@@ -287,11 +300,19 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
       if (!excluded.has(i)) records.push(record);
     }
 
-    const parent = (await store.get(parentHash)) as Buffer;
+    await options.beforeAggregation?.(round, registry);
+    const averaged =
+      options.tamper?.round === round && options.tamper.averagedSites
+        ? records.filter((r) =>
+            options.tamper?.averagedSites?.some(
+              (i) => siteAddresses[i].toLowerCase() === r.site.toLowerCase(),
+            ),
+          )
+        : records;
     const started = process.hrtime.bigint();
     const modelBytes = await rule.aggregate(
       parent,
-      records.map((r) => ({
+      averaged.map((r) => ({
         site: r.site,
         numSamples: BigInt(r.numSamples),
         bytes: async () => (await store.get(r.updateHash)) as Buffer,

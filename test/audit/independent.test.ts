@@ -72,38 +72,107 @@ function merkleRoot(leaves: string[]): string {
   return tree[0];
 }
 
+/** Sections 7c and 7d: the median of values sorted ascending (float64 mean of the middle two for an even count). */
+function medianOf(sorted: number[]): number {
+  const k = sorted.length;
+  return k % 2 === 1 ? sorted[(k - 1) / 2] : (sorted[k / 2 - 1] + sorted[k / 2]) / 2;
+}
+
 /**
- * Sections 7 and 7b: FedAvg (rule 1) or sparse FedAvg (rule 2) over float32 tensors, float64 sums in ascending
- * site order, one rounding per element. Rule 2 divides by the weight of the sites whose delta is non-zero.
+ * Sections 7 to 7e: FedAvg (rule 1), sparse FedAvg (rule 2), median (rule 3), trimmed mean (rule 4),
+ * norm-clipped FedAvg (rule 5) and multi-Krum (rule 6) over float32 tensors, float64 arithmetic in ascending
+ * site order, one rounding per element.
  */
 function aggregate(
   rule: bigint,
   parent: Buffer,
   updates: { site: string; numSamples: bigint; bytes: Buffer }[],
 ): Buffer {
-  if (rule !== 1n && rule !== 2n) throw new Error(`rule ${rule} is not in the page`);
+  if (rule < 1n || rule > 6n) throw new Error(`rule ${rule} is not in the page`);
   const { dataOffset, sizes } = readFlm1(parent);
   const total = sizes.reduce((a, b) => a + b, 0);
-  const ordered = [...updates].sort((a, b) => (a.site.toLowerCase() < b.site.toLowerCase() ? -1 : 1));
+  let ordered = [...updates].sort((a, b) => (a.site.toLowerCase() < b.site.toLowerCase() ? -1 : 1));
   for (const u of ordered)
     if (
       !u.bytes.subarray(0, dataOffset).equals(parent.subarray(0, dataOffset)) ||
       u.bytes.length !== parent.length
     )
       throw new Error(`update of ${u.site} has other tensors than the parent`);
+  const value = (u: { bytes: Buffer }, j: number) => u.bytes.readFloatLE(dataOffset + 4 * j);
+  // Section 7e: keep the K − f sites with the smallest sums of their K − f − 2 smallest squared distances.
+  if (rule === 6n && ordered.length >= 3) {
+    const f = Math.floor((ordered.length - 3) / 2);
+    const dist = (p: { bytes: Buffer }, q: { bytes: Buffer }) => {
+      let sum = 0;
+      for (let j = 0; j < total; j++) {
+        const d = value(p, j) - value(q, j);
+        sum = sum + d * d;
+      }
+      return sum;
+    };
+    const scores = ordered.map((u) =>
+      ordered
+        .filter((v) => v !== u)
+        .map((v) => dist(u, v))
+        .sort((x, y) => x - y)
+        .slice(0, ordered.length - f - 2)
+        .reduce((a, d) => a + d, 0),
+    );
+    const keep = ordered
+      .map((u, i) => ({ u, score: scores[i], i }))
+      .sort((x, y) => x.score - y.score || x.i - y.i)
+      .slice(0, ordered.length - f);
+    ordered = ordered.filter((u) => keep.some((k) => k.u === u));
+  }
   const N = Number(ordered.reduce((a, u) => a + u.numSamples, 0n));
+  const K = ordered.length;
+  // Section 7d: each site's weight n_i × c_i, with c_i = tau / norm_i above the median norm tau.
+  let weights = ordered.map((u) => Number(u.numSamples));
+  if (rule === 5n) {
+    const norms = ordered.map((u) => {
+      let sum = 0;
+      for (let j = 0; j < total; j++) sum = sum + value(u, j) * value(u, j);
+      return Math.sqrt(sum);
+    });
+    const tau = medianOf([...norms].sort((a, b) => a - b));
+    weights = ordered.map((u, i) => Number(u.numSamples) * (norms[i] > tau ? tau / norms[i] : 1));
+  }
+  const b = K <= 2 ? 0 : Math.max(1, Math.floor(K / 5));
   const out = Buffer.from(parent);
   for (let j = 0; j < total; j++) {
     const at = dataOffset + 4 * j;
-    let S = 0;
-    let W = 0;
-    for (const u of ordered) {
-      const delta = u.bytes.readFloatLE(at);
-      S = S + Number(u.numSamples) * delta;
-      if (delta !== 0) W = W + Number(u.numSamples);
+    let step: number;
+    if (rule === 3n || rule === 4n) {
+      const v = ordered.map((u) => value(u, j)).sort((x, y) => x - y);
+      if (rule === 3n) step = medianOf(v);
+      else {
+        let sum = 0;
+        for (let i = b; i < K - b; i++) sum = sum + v[i];
+        step = sum / (K - 2 * b);
+      }
+    } else {
+      let S = 0;
+      let W = 0;
+      ordered.forEach((u, i) => {
+        const delta = value(u, j);
+        S = S + weights[i] * delta;
+        if (delta !== 0) W = W + Number(u.numSamples);
+      });
+      step = S === 0 ? 0 : S / (rule === 2n ? W : N);
     }
-    if (S !== 0) out.writeFloatLE(parent.readFloatLE(at) + S / (rule === 1n ? N : W), at);
+    if (step !== 0) out.writeFloatLE(parent.readFloatLE(at) + step, at);
   }
+  return out;
+}
+
+/** Commits of a round (the test's histories leave one site's upload out of round 2). */
+const roundCommitCount = (commits: Map<number, unknown[]>, round: number) => commits.get(round)?.length ?? 0;
+
+/** A copy of FLM1 update bytes with every float32 value multiplied by `factor` (test data, not the verifier). */
+function scaledUpdate(bytes: Uint8Array, factor: number): Uint8Array {
+  const out = Buffer.from(bytes);
+  const { dataOffset } = readFlm1(out);
+  for (let at = dataOffset; at < out.length; at += 4) out.writeFloatLE(out.readFloatLE(at) * factor, at);
   return out;
 }
 
@@ -145,7 +214,71 @@ const EXAMPLE = {
   sparseNewHex:
     "464c4d310200000004006269617301010200000006006b65726e656c010202000000020000000000832dd83e000080bf0000003fabaa2a3d0000903f398ee33d",
   sparseNewHash: "0x25a162668be0c6cbc20c3a95829b2f87e49b961f8059f502282faa3411e5c545",
+  medianNewHex:
+    "464c4d310200000004006269617301010200000006006b65726e656c0102020000000200000000009a99193f000080bf0000c03e000000be0000803f9a99993e",
+  medianNewHash: "0x397e119098aa1a942c24632adb90523b2c3534cf29bf5955f13c4ecba9241765",
+  clippedNewHex:
+    "464c4d310200000004006269617301010200000006006b65726e656c01020200000002000000000033b4cf3e000080bf304fc73ea5752bbde4388e3ffca8c13d",
+  clippedNewHash: "0xd7c17bd48543706aa3d57af3a11d19e3bd411014fdd679f0860bf17c742da005",
 };
+
+/** docs/aggregation.md's five-site example of the robust rules (its hashes, and its bytes after the header). */
+const ROBUST_EXAMPLE = {
+  parent: [1, 2, 0.1, -0, 0.5],
+  deltas: [
+    [0.5, 0.25, 0.1, 0, 1],
+    [1, -0.5, 0.2, 0, 1],
+    [0.25, 0.5, -0.1, -0, 1],
+    [100, 0.125, 0.3, 0, 2],
+    [-1, 0, 0.05, 0, 2],
+  ],
+  results: new Map<bigint, { data: string; hash: string }>([
+    [
+      3n,
+      {
+        data: "0000c03f 00000840 cdcc4c3e 00000080 0000c03f",
+        hash: "0x6beb1e71445ff11951cbe8bb8a0d127a96c92aff00f8dd475e78a34ad01f0de4",
+      },
+    ],
+    [
+      4n,
+      {
+        data: "abaaca3f 00000840 dedd5d3e 00000080 abaaea3f",
+        hash: "0xa5b5f58149cb8c83407d052a9108224cb1453e1524de9a2e034a05eec4b168ba",
+      },
+    ],
+    [
+      5n,
+      {
+        data: "1282b23f 763b0340 01d7003e 00000080 e6f7ad3f",
+        hash: "0x099ab1ba79fbcc8f2c76eaf82e38c974c0360e5e54cce7ff1f74f47802805d01",
+      },
+    ],
+    [
+      6n,
+      {
+        data: "d145573f 175d0440 794a103e 00000080 8c2efa3f",
+        hash: "0x0194a05a01c5f6316c0cd53fdb920b5c77728d6c5c0f52712028194e6abef794",
+      },
+    ],
+    [1n, { data: "", hash: "0xdf5063fd8c2cc31e009be3ab768a50e28c14d18efa4c88e7964750793cdfc3a9" }],
+  ]),
+};
+
+/** A one-tensor FLM1 file: tensor "w", float32, shape [values.length] (section 1). */
+function flm1Vector(values: number[]): Buffer {
+  const head = Buffer.alloc(24);
+  head.write("FLM1", 0, "latin1");
+  head.writeUInt32LE(1, 4);
+  head.writeUInt16LE(1, 8);
+  head.write("w", 10, "latin1");
+  head[11] = 1;
+  head[12] = 1;
+  head.writeUInt32LE(values.length, 13);
+  const data = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => data.writeFloatLE(v, 4 * i));
+  return Buffer.concat([head, data]);
+}
 
 const SIGNATURES = {
   isRecorded: "isRecorded(bytes32)",
@@ -198,6 +331,16 @@ describe("independent verification from docs/verification.md", function () {
     const sparse = aggregate(2n, parent, inputs);
     expect(sparse.toString("hex")).to.equal(EXAMPLE.sparseNewHex);
     expect(sha256(sparse)).to.equal(EXAMPLE.sparseNewHash);
+    for (const rule of [3n, 4n]) {
+      const median = aggregate(rule, parent, inputs);
+      expect(median.toString("hex")).to.equal(EXAMPLE.medianNewHex);
+      expect(sha256(median)).to.equal(EXAMPLE.medianNewHash);
+    }
+    // Section 7e: with three sites multi-Krum keeps all three and is FedAvg.
+    expect(aggregate(6n, parent, inputs).toString("hex")).to.equal(EXAMPLE.newHex);
+    const clipped = aggregate(5n, parent, inputs);
+    expect(clipped.toString("hex")).to.equal(EXAMPLE.clippedNewHex);
+    expect(sha256(clipped)).to.equal(EXAMPLE.clippedNewHash);
     // The page states every one of these values.
     for (const value of [
       EXAMPLE.parentHex,
@@ -209,9 +352,36 @@ describe("independent verification from docs/verification.md", function () {
       EXAMPLE.newHash,
       EXAMPLE.sparseNewHex,
       EXAMPLE.sparseNewHash,
+      EXAMPLE.medianNewHex,
+      EXAMPLE.medianNewHash,
+      EXAMPLE.clippedNewHex,
+      EXAMPLE.clippedNewHash,
       ...EXAMPLE.updates.flatMap((u) => [u.hex, u.hash, u.leaf]),
     ])
       expect(doc, value).to.contain(value);
+  });
+
+  it("reproduces the five-site example of the robust rules in docs/aggregation.md", async function () {
+    const aggregationDoc = await readFile(
+      path.resolve(__dirname, "..", "..", "docs", "aggregation.md"),
+      "utf8",
+    );
+    const parent = flm1Vector(ROBUST_EXAMPLE.parent);
+    expect(sha256(parent)).to.equal("0x4ba3219adf8891cc207e5fca21ffb21bf0e01d34e7c560edcfc375beea70432a");
+    const inputs = ROBUST_EXAMPLE.deltas.map((d, i) => ({
+      site: `0x${i + 1}${"0".repeat(38)}${i + 1}`,
+      numSamples: BigInt(10 * (i + 1)),
+      bytes: flm1Vector(d),
+    }));
+    for (const [rule, expected] of ROBUST_EXAMPLE.results) {
+      const result = aggregate(rule, parent, inputs);
+      expect(sha256(result), `rule ${rule}`).to.equal(expected.hash);
+      expect(aggregationDoc, `rule ${rule} hash`).to.contain(expected.hash);
+      if (expected.data) {
+        expect(result.subarray(24).toString("hex")).to.equal(expected.data.replaceAll(" ", ""));
+        expect(aggregationDoc, `rule ${rule} bytes`).to.contain(expected.data);
+      }
+    }
   });
 
   it("states the right event topics and function selectors", function () {
@@ -226,6 +396,7 @@ describe("independent verification from docs/verification.md", function () {
   describe("on a real chain, with raw JSON-RPC", function () {
     let fedAvgHistory: History;
     let sparseHistory: History;
+    const robustHistories = new Map<bigint, History>();
     let dir: string;
 
     const rpc = (method: string, params: unknown[]) => network.provider.request({ method, params });
@@ -254,6 +425,18 @@ describe("independent verification from docs/verification.md", function () {
         rule: 2,
         zeroShare: 0.5,
       });
+      for (const rule of [3n, 4n, 5n, 6n])
+        robustHistories.set(
+          rule,
+          await buildHistory({
+            ...options,
+            actors: { ...options.actors, sites: signers.slice(5, 10) },
+            storeDir: path.join(dir, `rule-${rule}-store`),
+            rule: Number(rule),
+            // One site sends a delta 100 times the others' in every round: the rules' clipping and trimming act.
+            updateBytes: (_round, site, honest) => (site === 4 ? scaledUpdate(honest, 100) : honest),
+          }),
+        );
     });
 
     after(async function () {
@@ -359,7 +542,7 @@ describe("independent verification from docs/verification.md", function () {
         expect(sha256(model)).to.equal(h.rounds[i].modelHash);
         parent = model;
       }
-      expect(steps[1].included).to.equal(3);
+      expect(steps[1].included).to.equal(roundCommitCount(commits, steps[1].round) - 1);
       expect(sha256(parent)).to.equal(modelHash);
     }
 
@@ -370,5 +553,10 @@ describe("independent verification from docs/verification.md", function () {
     it("does the same for a sparse FedAvg (rule 2) task with sparse updates", async function () {
       await walk(sparseHistory, 2n);
     });
+
+    for (const rule of [3n, 4n, 5n, 6n])
+      it(`does the same for a rule ${rule} task with one site sending a ×100 update`, async function () {
+        await walk(robustHistories.get(rule) as History, rule);
+      });
   });
 });

@@ -5,7 +5,7 @@ import { ethers } from "hardhat";
 import { TrainingLedger__factory } from "../../typechain-types";
 import { openObjectSource, verifyModel, type AuditReport, type BrokenLink } from "../../node/audit";
 import { fedAvg } from "../../node/fl";
-import { hashModelBytes } from "../../node/model/format";
+import { decodeModel, encodeModel, hashModelBytes } from "../../node/model/format";
 import { makeTempDir, removeTempDir } from "../helpers/cli";
 import { buildHistory, SMALL_LAYOUT, type History, type HistoryActors } from "./fixture";
 
@@ -69,6 +69,7 @@ describe("audit verify: a model's lineage, bit for bit", function () {
   it("verifies the clean model: every round re-aggregates to the recorded hash", async function () {
     const report = await audit(clean, clean.finalModel.bytes);
     expect(report.brokenLinks).to.deep.equal([]);
+    expect(report.findings).to.deep.equal([]);
     expect(report.verdict).to.equal("passed");
     expect(report.model.hash).to.equal(clean.finalModel.hash);
     expect(report.model.tensors).to.equal(SMALL_LAYOUT.length);
@@ -123,6 +124,30 @@ describe("audit verify: a model's lineage, bit for bit", function () {
       first.updates.map((u) => ({ site: u.site, numSamples: u.numSamples, bytes: async () => u.bytes })),
     );
     expect(hashModelBytes(plain)).to.not.equal(first.modelHash);
+  });
+
+  it("verifies tasks of the robust rules 3 to 6, with one site sending a ×100 update", async function () {
+    const scaled = (bytes: Uint8Array) =>
+      encodeModel(
+        decodeModel(bytes).map((t) => ({ ...t, data: (t.data as Float32Array).map((v) => v * 100) })),
+      );
+    for (const [rule, name] of [
+      [3, "median"],
+      [4, "trimmed-mean"],
+      [5, "fedavg-clipped"],
+      [6, "multi-krum"],
+    ] as const) {
+      const h = await history({
+        rule,
+        rounds: 2,
+        seed: 10 + rule,
+        updateBytes: (_round, site, honest) => (site === 3 ? scaled(honest) : honest),
+      });
+      const report = await audit(h, h.finalModel.bytes);
+      expect(report.brokenLinks, name).to.deep.equal([]);
+      expect(report.tasks.map((t) => t.aggregationRuleName)).to.deep.equal([name]);
+      expect(report.rounds.map((r) => r.recomputedModelHash)).to.deep.equal(h.rounds.map((r) => r.modelHash));
+    }
   });
 
   it("detects one byte flipped in a stored update", async function () {
@@ -294,7 +319,7 @@ describe("audit verify: a model's lineage, bit for bit", function () {
     expect(r2.updates[2]).to.deep.include({ included: false, bytes: "missing" });
   });
 
-  it("finds the included set by search when a left-out update is in the store", async function () {
+  it("finds the included set by search, and reports valid stored updates left out (censorship)", async function () {
     const h = await history({
       rounds: 2,
       seed: 8,
@@ -302,9 +327,18 @@ describe("audit verify: a model's lineage, bit for bit", function () {
       excludedUploaded: true,
     });
     const report = await audit(h, h.finalModel.bytes);
+    // The lineage holds (the arithmetic was followed), so the verdict passes; the left-out updates are findings.
     expect(report.verdict, report.firstBrokenLink?.message).to.equal("passed");
     expect(report.rounds[0]).to.deep.include({ includedCount: 2, includedSetMethod: "search" });
     expect(report.rounds[0].updates.map((u) => u.included)).to.deep.equal([false, true, true, false]);
+    expect(report.findings.map((f) => [f.code, f.round, f.site])).to.deep.equal([
+      ["update_left_out", 1, h.siteAddresses[0]],
+      ["update_left_out", 1, h.siteAddresses[3]],
+    ]);
+    expect(report.rounds[0].findings).to.deep.equal(report.findings);
+    expect(report.findings[0].message)
+      .to.contain(h.rounds[0].updates[0].updateHash)
+      .and.contain("left it out");
   });
 
   it("reports a genesis model missing from the store", async function () {
@@ -312,6 +346,8 @@ describe("audit verify: a model's lineage, bit for bit", function () {
     await rm(objectFile(store, clean.genesis.hash));
     const report = await audit(clean, clean.finalModel.bytes, store);
     expect(first(report)).to.deep.include({ code: "genesis_missing", expected: clean.genesis.hash });
+    // Round 1 cannot be re-aggregated without its parent.
+    expect(report.rounds[0].brokenLinks.map((l) => l.code)).to.deep.equal(["parent_unavailable"]);
     // Later rounds are still checked from the store's copy of each recorded model.
     expect(report.rounds.map((r) => r.verdict)).to.deep.equal(["failed", "passed", "passed"]);
   });

@@ -28,6 +28,8 @@ describe("fedledger CLI: deploy, site life cycle, roles, tasks, keystores", func
   const site2 = devAccountAddress("site2");
   const specHash = `0x${"ab".repeat(32)}`;
   const genesis = `0x${"cd".repeat(32)}`;
+  /** The task proposal made by admin2 and approved by admin1. */
+  let taskProposal = "";
 
   /** Runs the CLI with the test's deployment file; the RPC URL comes from that file. */
   function cli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
@@ -194,12 +196,68 @@ describe("fedledger CLI: deploy, site life cycle, roles, tasks, keystores", func
     ).to.deep.equal([]);
   });
 
-  it("creates a task and shows it", async function () {
+  it("proposes a task, which waits for a second admin's approval", async function () {
     const create = [
       ...["task", "create", "--spec-hash", specHash, "--genesis", genesis, "--min-sites", "2"],
       ...["--window", "600", "--rounds", "5", "--dev-account", "admin2"],
     ];
-    expect(expectSuccess(await cli(create))).to.match(/^task 1 created/);
+    const out = expectSuccess(await cli(create));
+    const match =
+      /^approval recorded \(1 of 2\) for task proposal (0x[0-9a-f]{64}); the task is created when 1 more admin\(s\) approve it with `fedledger task approve \1`$/m.exec(
+        out,
+      );
+    expect(match, out).to.not.equal(null);
+    taskProposal = (match as RegExpExecArray)[1];
+    const pending = expectJson(await cli(["task", "proposal", taskProposal, "--json"]));
+    expect(pending).to.deep.include({
+      proposalId: taskProposal,
+      proposer: admin2,
+      approvals: 1,
+      quorum: 2,
+      approvedBy: [admin2],
+      current: true,
+      genesisModelHash: genesis,
+      minSitesPerRound: 2,
+      roundsPlanned: 5,
+    });
+    expect(expectSuccess(await cli(["task", "proposal", taskProposal]))).to.match(
+      /status:\s+pending[\s\S]*approvals:\s+1 of 2/,
+    );
+    expectOneLineError(
+      await cli(["task", "show", "1"]),
+      1,
+      /LedgerUnknownTask\(taskId 1\): no task has this id/,
+    );
+    // The same admin cannot approve twice, whether through `task approve` or the same `task create`.
+    for (const again of [["task", "approve", taskProposal, "--dev-account", "admin2"], create])
+      expectOneLineError(
+        await cli(again),
+        1,
+        new RegExp(`LedgerAlreadyApproved\\(admin ${admin2}, proposalId ${taskProposal}\\)`),
+      );
+  });
+
+  it("creates the task with the second approval and shows it", async function () {
+    const approved = expectJson(
+      await cli(["task", "approve", taskProposal, "--dev-account", "admin1", "--json"]),
+    );
+    expect(approved).to.include({
+      taskId: 1,
+      proposalId: taskProposal,
+      approvals: 2,
+      quorum: 2,
+      creator: admin2,
+    });
+    expectOneLineError(
+      await cli(["task", "proposal", taskProposal]),
+      1,
+      /no task proposal 0x[0-9a-f]{64} is pending: it was never made, or its task was already created/,
+    );
+    expectOneLineError(
+      await cli(["task", "approve", taskProposal, "--dev-account", "admin3"]),
+      1,
+      /LedgerUnknownTaskProposal\(proposalId 0x[0-9a-f]{64}\)/,
+    );
     const task = expectJson(await cli(["task", "show", "1", "--json"]));
     expect(task).to.include({
       taskId: 1,
@@ -214,6 +272,20 @@ describe("fedledger CLI: deploy, site life cycle, roles, tasks, keystores", func
       genesisModelHash: genesis,
     });
     expect(task.rounds).to.deep.equal([]);
+  });
+
+  it("refuses a task whose genesis is already recorded, before any approval counts", async function () {
+    const create = [
+      ...["task", "create", "--spec-hash", `0x${"ef".repeat(32)}`, "--genesis", genesis, "--min-sites", "1"],
+      ...["--window", "60", "--rounds", "1", "--dev-account", "admin3"],
+    ];
+    expectOneLineError(
+      await cli(create),
+      1,
+      new RegExp(
+        `the ledger refused: LedgerGenesisAlreadyRecorded\\(genesisModelHash ${genesis}, taskId 1, round 0\\): a task must start from a model never recorded before`,
+      ),
+    );
   });
 
   it("shows the rounds an aggregator opened", async function () {
@@ -322,6 +394,14 @@ describe("fedledger CLI: deploy, site life cycle, roles, tasks, keystores", func
         ]),
         1,
         /the ledger refused: LedgerNotAdmin\(account 0x\w+\)/,
+      );
+    });
+
+    it("a malformed proposal id is a usage error", async function () {
+      expectOneLineError(
+        await cli(["task", "approve", "0x12", "--dev-account", "admin1"]),
+        2,
+        /the proposal id must be a 32-byte hash/,
       );
     });
 

@@ -677,6 +677,60 @@ describe("ConsortiumRegistry", function () {
       expect(await registry.quorumProposalId(1)).to.equal(proposalId(3, registryAddress, word(1), 0n, 3n));
     });
 
+    it("exposes the epoch and the admin seats that votes held outside the registry need", async function () {
+      const { registry, admins, signers, outsider } = await loadFixture(registryFixture);
+      // Three admins granted at deployment: epoch 3, seats 1, 2 and 4.
+      expect(await registry.epoch()).to.equal(3n);
+      const seats = await Promise.all(admins.map((a) => registry.adminSeat(a.address)));
+      expect(seats).to.deep.equal([1n, 2n, 4n]);
+      expect(await registry.adminSeat(outsider.address)).to.equal(0n);
+      // A quorum change and an admin change each move the epoch; a removed admin's seat goes to the next one.
+      await registry.connect(admins[0]).voteQuorum(3);
+      await registry.connect(admins[1]).voteQuorum(3);
+      expect(await registry.epoch()).to.equal(4n);
+      const fourth = signers[20];
+      for (const admin of admins) await registry.connect(admin).voteRole(Role.ADMIN, fourth.address, true);
+      expect(await registry.epoch()).to.equal(5n);
+      expect(await registry.adminSeat(fourth.address)).to.equal(8n);
+      for (const admin of [admins[0], admins[2], fourth])
+        await registry.connect(admin).voteRole(Role.ADMIN, admins[1].address, false);
+      expect(await registry.epoch()).to.equal(6n);
+      expect(await registry.adminSeat(admins[1].address)).to.equal(0n);
+      const fifth = signers[21];
+      for (const admin of [admins[0], admins[2], fourth])
+        await registry.connect(admin).voteRole(Role.ADMIN, fifth.address, true);
+      expect(await registry.adminSeat(fifth.address)).to.equal(2n);
+    });
+
+    it("counts departures from Active: suspension and removal of an Active site, nothing else", async function () {
+      const { registry, admins, sites } = await loadFixture(registryFixture);
+      const counts = async () => registry.activeSiteCounts();
+      expect(await counts()).to.deep.equal([0n, 0n]);
+      for (const site of sites.slice(0, 3)) {
+        await proposeSite(registry, admins[0], site.address);
+        await registry.connect(admins[1]).approveSite(site.address);
+      }
+      expect(await counts()).to.deep.equal([3n, 0n]);
+      await registry.connect(admins[0]).suspendSite(sites[0].address, hashOf("r"));
+      expect(await counts()).to.deep.equal([2n, 1n]);
+      // Reinstating brings the site back without undoing the departure.
+      await registry.connect(admins[0]).reinstateSite(sites[0].address);
+      await registry.connect(admins[1]).reinstateSite(sites[0].address);
+      expect(await counts()).to.deep.equal([3n, 1n]);
+      // Removing an Active site is a departure; removing a Suspended or a Proposed site is not.
+      await registry.connect(admins[0]).removeSite(sites[1].address);
+      await registry.connect(admins[1]).removeSite(sites[1].address);
+      expect(await counts()).to.deep.equal([2n, 2n]);
+      await registry.connect(admins[0]).suspendSite(sites[2].address, hashOf("r"));
+      await registry.connect(admins[0]).removeSite(sites[2].address);
+      await registry.connect(admins[1]).removeSite(sites[2].address);
+      await proposeSite(registry, admins[0], sites[3].address);
+      await registry.connect(admins[0]).removeSite(sites[3].address);
+      await registry.connect(admins[1]).removeSite(sites[3].address);
+      expect(await counts()).to.deep.equal([1n, 3n]);
+      expect(await registry.activeSiteCount()).to.equal(1n);
+    });
+
     it("supports the IAccessControl interface id", async function () {
       const { registry } = await loadFixture(registryFixture);
       expect(await registry.supportsInterface("0x7965db0b")).to.equal(true);

@@ -6,9 +6,18 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { ContractTransactionResponse } from "ethers";
 import { TrainingLedger__factory } from "../../typechain-types";
 import type { TrainingLedger } from "../../typechain-types";
-import { RoundStatus, hashOf, ledgerFixture, openRoundFixture, proposeSite } from "./fixtures";
+import {
+  Role,
+  RoundStatus,
+  hashOf,
+  ledgerFixture,
+  openRoundFixture,
+  proposeSite,
+  quorumLedgerFixture,
+} from "./fixtures";
 
 const LEAF_TYPES = ["address", "bytes32", "uint64"];
+const coder = ethers.AbiCoder.defaultAbiCoder();
 
 async function blockOf(
   tx: Promise<ContractTransactionResponse>,
@@ -46,17 +55,27 @@ describe("TrainingLedger", function () {
   });
 
   describe("createTask", function () {
-    it("stores the task, emits TaskCreated and records the genesis model as round 0", async function () {
+    it("at quorum 1 proposes, approves and creates in one call, and records the genesis as round 0", async function () {
       const { ledger, admins, task } = await loadFixture(ledgerFixture);
       const spec = hashOf("second spec");
       const genesis = hashOf("second genesis");
       expect(await ledger.connect(admins[1]).createTask.staticCall(spec, genesis, 1, 3, 600, 10)).to.equal(
         2n,
       );
+      const id = await ledger.taskProposalId(spec, genesis, 1, 3, 600, 10);
       const tx = ledger.connect(admins[1]).createTask(spec, genesis, 1, 3, 600, 10);
+      await expect(tx)
+        .to.emit(ledger, "TaskProposed")
+        .withArgs(id, admins[1].address, genesis, spec, 1, 3, 600, 10);
+      await expect(tx).to.emit(ledger, "TaskApproved").withArgs(id, admins[1].address, 2, 1, 1);
       await expect(tx)
         .to.emit(ledger, "TaskCreated")
         .withArgs(2, admins[1].address, spec, genesis, 1, 3, 600, 10);
+      // Nothing is left pending.
+      expect((await ledger.getTaskProposal(id)).proposer).to.equal(ethers.ZeroAddress);
+      await expect(ledger.connect(admins[0]).approveTask(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownTaskProposal")
+        .withArgs(id);
       const { number } = await blockOf(tx);
       expect(await ledger.taskCount()).to.equal(2n);
       const stored = await ledger.getTask(2);
@@ -87,12 +106,18 @@ describe("TrainingLedger", function () {
       expect((await ledger.getProvenance(task.genesis))[0]).to.equal(1n);
     });
 
-    it("keeps the first record of a genesis model that is already recorded", async function () {
-      const { ledger, admins, task } = await loadFixture(ledgerFixture);
-      const before = await ledger.getProvenance(task.genesis);
-      await ledger.connect(admins[0]).createTask(hashOf("other"), task.genesis, 1, 1, 60, 1);
-      expect(await ledger.getProvenance(task.genesis)).to.deep.equal(before);
-      expect((await ledger.getTask(2)).latestModelHash).to.equal(task.genesis);
+    it("refuses a genesis that is already recorded, as a task's genesis or as a round's model", async function () {
+      const { ledger, admins, aggregator, sites, task } = await loadFixture(ledgerFixture);
+      await expect(ledger.connect(admins[0]).createTask(hashOf("other"), task.genesis, 1, 1, 60, 1))
+        .to.be.revertedWithCustomError(ledger, "LedgerGenesisAlreadyRecorded")
+        .withArgs(task.genesis, 1, 0);
+      await ledger.connect(aggregator).openRound(1, task.genesis);
+      await commitAll(ledger, sites);
+      await ledger.connect(aggregator).finalizeRound(1, 1, hashOf("m1"), hashOf("root"), 3, ethers.ZeroHash);
+      await expect(ledger.connect(admins[1]).createTask(hashOf("other"), hashOf("m1"), 1, 1, 60, 1))
+        .to.be.revertedWithCustomError(ledger, "LedgerGenesisAlreadyRecorded")
+        .withArgs(hashOf("m1"), 1, 1);
+      expect(await ledger.taskCount()).to.equal(1n);
     });
 
     it("rejects a caller who is not an admin", async function () {
@@ -121,6 +146,156 @@ describe("TrainingLedger", function () {
           .withArgs(name);
       });
     }
+  });
+
+  describe("task proposals at quorum 2", function () {
+    it("proposes without creating; the second admin's approval creates the task", async function () {
+      const { ledger, admins, task } = await loadFixture(quorumLedgerFixture);
+      const id = await ledger.taskProposalId(...task);
+      expect(await ledger.connect(admins[0]).createTask.staticCall(...task)).to.equal(0n);
+      const proposal = ledger.connect(admins[0]).createTask(...task);
+      await expect(proposal)
+        .to.emit(ledger, "TaskProposed")
+        .withArgs(id, admins[0].address, task[1], task[0], 1, 1, 600, 2);
+      await expect(proposal).to.emit(ledger, "TaskApproved").withArgs(id, admins[0].address, 0, 1, 2);
+      await expect(proposal).not.to.emit(ledger, "TaskCreated");
+      expect(await ledger.taskCount()).to.equal(0n);
+      expect(await ledger.isRecorded(task[1])).to.equal(false);
+      const pending = await ledger.getTaskProposal(id);
+      expect([
+        pending.ballot.approvals,
+        pending.proposer,
+        pending.specHash,
+        pending.genesisModelHash,
+      ]).to.deep.equal([1n, admins[0].address, task[0], task[1]]);
+      expect([
+        pending.aggregationRule,
+        pending.minSitesPerRound,
+        pending.commitWindowSeconds,
+        pending.roundsPlanned,
+      ]).to.deep.equal([1n, 1n, 600n, 2n]);
+      expect(await ledger.hasApprovedTask(id, admins[0].address)).to.equal(true);
+      expect(await ledger.hasApprovedTask(id, admins[1].address)).to.equal(false);
+
+      expect(await ledger.connect(admins[1]).approveTask.staticCall(id)).to.equal(1n);
+      const approval = ledger.connect(admins[1]).approveTask(id);
+      await expect(approval).to.emit(ledger, "TaskApproved").withArgs(id, admins[1].address, 1, 2, 2);
+      // The proposer is the task's creator; the approvals are in the TaskApproved events.
+      await expect(approval)
+        .to.emit(ledger, "TaskCreated")
+        .withArgs(1, admins[0].address, task[0], task[1], 1, 1, 600, 2);
+      expect((await ledger.getTask(1)).creator).to.equal(admins[0].address);
+      expect((await ledger.getProvenance(task[1]))[0]).to.equal(1n);
+      // The carried-out proposal is gone and cannot be approved again.
+      expect((await ledger.getTaskProposal(id)).proposer).to.equal(ethers.ZeroAddress);
+      expect(await ledger.hasApprovedTask(id, admins[0].address)).to.equal(false);
+      await expect(ledger.connect(admins[2]).approveTask(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownTaskProposal")
+        .withArgs(id);
+    });
+
+    it("counts the same parameters proposed by a second admin as an approval", async function () {
+      const { ledger, admins, task } = await loadFixture(quorumLedgerFixture);
+      await ledger.connect(admins[0]).createTask(...task);
+      const tx = ledger.connect(admins[2]).createTask(...task);
+      await expect(tx).not.to.emit(ledger, "TaskProposed");
+      await expect(tx)
+        .to.emit(ledger, "TaskCreated")
+        .withArgs(1, admins[0].address, task[0], task[1], 1, 1, 600, 2);
+    });
+
+    it("counts an admin's approval once, and only an admin's", async function () {
+      const { ledger, admins, outsider, task } = await loadFixture(quorumLedgerFixture);
+      await ledger.connect(admins[0]).createTask(...task);
+      const id = await ledger.taskProposalId(...task);
+      await expect(ledger.connect(admins[0]).approveTask(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerAlreadyApproved")
+        .withArgs(admins[0].address, id);
+      await expect(ledger.connect(admins[0]).createTask(...task))
+        .to.be.revertedWithCustomError(ledger, "LedgerAlreadyApproved")
+        .withArgs(admins[0].address, id);
+      await expect(ledger.connect(outsider).approveTask(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotAdmin")
+        .withArgs(outsider.address);
+      expect(await ledger.hasApprovedTask(id, outsider.address)).to.equal(false);
+      await expect(ledger.connect(admins[1]).approveTask(hashOf("no such proposal")))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownTaskProposal")
+        .withArgs(hashOf("no such proposal"));
+      expect((await ledger.getTaskProposal(id)).ballot.approvals).to.equal(1n);
+    });
+
+    it("drops pending approvals when the quorum or the admin set changes", async function () {
+      const { ledger, registry, admins, signers, task } = await loadFixture(quorumLedgerFixture);
+      await ledger.connect(admins[0]).createTask(...task);
+      const before = await ledger.taskProposalId(...task);
+      // The quorum goes to 3 and back to 2: two epoch steps, the same quorum as when the proposal was made.
+      await registry.connect(admins[1]).voteQuorum(3);
+      await registry.connect(admins[2]).voteQuorum(3);
+      for (const admin of admins) await registry.connect(admin).voteQuorum(2);
+      const afterQuorum = await ledger.taskProposalId(...task);
+      expect(afterQuorum).not.to.equal(before);
+      await expect(ledger.connect(admins[1]).approveTask(before))
+        .to.be.revertedWithCustomError(ledger, "LedgerStaleTaskProposal")
+        .withArgs(before, afterQuorum);
+      // Proposing again starts from zero approvals: one is not enough at quorum 2.
+      await expect(ledger.connect(admins[0]).createTask(...task))
+        .to.emit(ledger, "TaskApproved")
+        .withArgs(afterQuorum, admins[0].address, 0, 1, 2);
+      // A new admin moves the epoch too.
+      await registry.connect(admins[0]).voteRole(Role.ADMIN, signers[20].address, true);
+      await registry.connect(admins[1]).voteRole(Role.ADMIN, signers[20].address, true);
+      const afterAdmin = await ledger.taskProposalId(...task);
+      await expect(ledger.connect(admins[1]).approveTask(afterQuorum))
+        .to.be.revertedWithCustomError(ledger, "LedgerStaleTaskProposal")
+        .withArgs(afterQuorum, afterAdmin);
+      expect(await ledger.taskCount()).to.equal(0n);
+    });
+
+    it("refuses, at execution, a genesis another proposal recorded in the meantime", async function () {
+      const { ledger, admins, task } = await loadFixture(quorumLedgerFixture);
+      const rival = [hashOf("rival spec"), task[1], 1, 2, 60, 1] as const;
+      await ledger.connect(admins[0]).createTask(...task);
+      await ledger.connect(admins[1]).createTask(...rival);
+      await ledger.connect(admins[1]).approveTask(await ledger.taskProposalId(...task));
+      const rivalId = await ledger.taskProposalId(...rival);
+      await expect(ledger.connect(admins[0]).approveTask(rivalId))
+        .to.be.revertedWithCustomError(ledger, "LedgerGenesisAlreadyRecorded")
+        .withArgs(task[1], 1, 0);
+      expect(await ledger.taskCount()).to.equal(1n);
+    });
+
+    it("refuses, at execution, a genesis that a round recorded as its model in the meantime", async function () {
+      const { ledger, admins, aggregator, sites, task } = await loadFixture(quorumLedgerFixture);
+      await ledger.connect(admins[0]).createTask(...task);
+      await ledger.connect(admins[1]).createTask(...task);
+      await ledger.connect(aggregator).openRound(1, task[1]);
+      for (const [i, site] of sites.entries())
+        await ledger.connect(site).commitUpdate(1, 1, hashOf(`u${i}`), 10, ethers.ZeroHash);
+      // An admin proposes a task whose genesis is the model round 1 will produce.
+      const model = hashOf("round 1 model");
+      const squatter = [hashOf("squatter spec"), model, 1, 1, 60, 1] as const;
+      await ledger.connect(admins[2]).createTask(...squatter);
+      await expect(
+        ledger.connect(aggregator).finalizeRound(1, 1, model, hashOf("root"), 2, ethers.ZeroHash),
+      ).to.emit(ledger, "RoundFinalized");
+      await expect(ledger.connect(admins[0]).approveTask(await ledger.taskProposalId(...squatter)))
+        .to.be.revertedWithCustomError(ledger, "LedgerGenesisAlreadyRecorded")
+        .withArgs(model, 1, 1);
+    });
+
+    it("computes proposal ids as documented", async function () {
+      const { ledger, registry, task } = await loadFixture(quorumLedgerFixture);
+      const parameters = ethers.keccak256(
+        coder.encode(["bytes32", "bytes32", "uint16", "uint16", "uint32", "uint16"], [...task]),
+      );
+      const expected = ethers.keccak256(
+        coder.encode(
+          ["uint8", "address", "bytes32", "uint256", "uint256"],
+          [4, await ledger.getAddress(), parameters, 0, await registry.epoch()],
+        ),
+      );
+      expect(await ledger.taskProposalId(...task)).to.equal(expected);
+    });
   });
 
   describe("openRound", function () {
@@ -279,13 +454,109 @@ describe("TrainingLedger", function () {
       await expect(finalize()).to.emit(ledger, "RoundFinalized");
     });
 
-    it("finalises early when the remaining sites were suspended", async function () {
+    it("does not close early after a site that had committed was suspended while another has not committed", async function () {
+      // The issue's probe: 3 Active sites, 2 commit, one of those 2 is suspended; 2 commits now equal the 2 Active
+      // sites, yet the third site (Active) has not committed.
+      const { ledger, registry, admins, aggregator, sites } = await loadFixture(openRoundFixture);
+      await commitAll(ledger, sites.slice(0, 2));
+      await registry.connect(admins[0]).suspendSite(sites[0].address, hashOf("r"));
+      expect(await registry.activeSiteCount()).to.equal(2n);
+      expect(await ledger.canCloseEarly(1, 1)).to.equal(false);
+      const deadline = (await ledger.getRound(1, 1)).deadline;
+      const finalize = () =>
+        ledger.connect(aggregator).finalizeRound(1, 1, hashOf("m"), hashOf("root"), 2, ethers.ZeroHash);
+      await expect(finalize())
+        .to.be.revertedWithCustomError(ledger, "LedgerSiteLeftDuringRound")
+        .withArgs(1, 1, deadline);
+      expect((await ledger.getRound(1, 1)).status).to.equal(RoundStatus.Open);
+      // The third site can still commit; at the deadline the round closes as usual.
+      await ledger.connect(sites[2]).commitUpdate(1, 1, hashOf("late"), 5, ethers.ZeroHash);
+      await time.increaseTo(deadline);
+      expect(await ledger.canCloseEarly(1, 1)).to.equal(false);
+      await expect(finalize()).to.emit(ledger, "RoundFinalized");
+    });
+
+    it("waits for the deadline when a site that had not committed leaves during the round", async function () {
       const { ledger, registry, admins, aggregator, sites } = await loadFixture(openRoundFixture);
       await commitAll(ledger, sites.slice(0, 2));
       await registry.connect(admins[0]).suspendSite(sites[2].address, hashOf("r"));
+      const deadline = (await ledger.getRound(1, 1)).deadline;
+      const finalize = () =>
+        ledger.connect(aggregator).finalizeRound(1, 1, hashOf("m"), hashOf("root"), 2, ethers.ZeroHash);
+      await expect(finalize())
+        .to.be.revertedWithCustomError(ledger, "LedgerSiteLeftDuringRound")
+        .withArgs(1, 1, deadline);
+      await time.increaseTo(deadline);
+      await expect(finalize()).to.emit(ledger, "RoundFinalized");
+    });
+
+    it("closes early when every Active site committed and no site left since the opening", async function () {
+      const { ledger, registry, admins, aggregator, sites, task } = await loadFixture(ledgerFixture);
+      // Suspended before the round opens, reinstated during it: neither stops the early close.
+      await registry.connect(admins[0]).suspendSite(sites[2].address, hashOf("r"));
+      await ledger.connect(aggregator).openRound(1, task.genesis);
+      expect(await ledger.canCloseEarly(1, 1)).to.equal(false);
+      await commitAll(ledger, sites.slice(0, 2));
+      expect(await ledger.canCloseEarly(1, 1)).to.equal(true);
+      await registry.connect(admins[0]).reinstateSite(sites[2].address);
+      expect(await ledger.canCloseEarly(1, 1)).to.equal(false);
+      await ledger.connect(sites[2]).commitUpdate(1, 1, hashOf("u2"), 5, ethers.ZeroHash);
+      expect(await ledger.canCloseEarly(1, 1)).to.equal(true);
       await expect(
-        ledger.connect(aggregator).finalizeRound(1, 1, hashOf("m"), hashOf("root"), 2, ethers.ZeroHash),
+        ledger.connect(aggregator).finalizeRound(1, 1, hashOf("m"), hashOf("root"), 3, ethers.ZeroHash),
       ).to.emit(ledger, "RoundFinalized");
+      expect(await ledger.canCloseEarly(1, 1)).to.equal(false);
+      expect(await ledger.canCloseEarly(1, 2)).to.equal(false);
+    });
+
+    it("is not blocked by a task whose genesis is the round's predictable model (the genesis-squatting attack)", async function () {
+      const { ledger, admins, aggregator, auditor, sites, task } = await loadFixture(openRoundFixture);
+      const commits = await commitAll(ledger, sites);
+      const tree = StandardMerkleTree.of(commits, LEAF_TYPES);
+      // The updates are committed and the rule is deterministic, so the round's model hash can be predicted;
+      // one admin (quorum 1) creates a task with exactly that genesis before the aggregator finalises.
+      const predicted = hashOf("round 1 model");
+      await ledger.connect(admins[2]).createTask(hashOf("squatter spec"), predicted, 1, 1, 60, 1);
+      expect(await ledger.getProvenance(predicted)).to.deep.include.members([2n, 0n]);
+      const tx = ledger.connect(aggregator).finalizeRound(1, 1, predicted, tree.root, 3, ethers.ZeroHash);
+      await expect(tx)
+        .to.emit(ledger, "RoundFinalized")
+        .withArgs(1, 1, predicted, task.genesis, tree.root, 3, ethers.ZeroHash);
+      // The round's own record names its model, base and root; the hash keeps its first record.
+      const round = await ledger.getRound(1, 1);
+      expect([round.status, round.modelHash, round.baseModelHash, round.updatesRoot]).to.deep.equal([
+        BigInt(RoundStatus.Finalized),
+        predicted,
+        task.genesis,
+        tree.root,
+      ]);
+      expect((await ledger.getProvenance(predicted)).slice(0, 2)).to.deep.equal([2n, 0n]);
+      expect((await ledger.getTask(1)).latestModelHash).to.equal(predicted);
+      // Task 1 goes on from its model, and the model can be audited.
+      await expect(ledger.connect(aggregator).openRound(1, predicted)).to.emit(ledger, "RoundOpened");
+      await expect(ledger.connect(auditor).recordAudit(predicted, true, hashOf("report"))).to.emit(
+        ledger,
+        "ModelAudited",
+      );
+    });
+
+    it("records a model hash seen before without stalling the round: its base, or an earlier round's model", async function () {
+      const { ledger, aggregator, sites, task } = await loadFixture(openRoundFixture);
+      await commitAll(ledger, sites);
+      // A round whose aggregate equals its base (every update a no-op) still finalises.
+      await expect(
+        ledger.connect(aggregator).finalizeRound(1, 1, task.genesis, hashOf("root"), 3, ethers.ZeroHash),
+      ).to.emit(ledger, "RoundFinalized");
+      expect((await ledger.getRound(1, 1)).modelHash).to.equal(task.genesis);
+      expect((await ledger.getProvenance(task.genesis)).slice(0, 2)).to.deep.equal([1n, 0n]);
+      await ledger.connect(aggregator).openRound(1, task.genesis);
+      await commitAll(ledger, sites, 2);
+      await ledger.connect(aggregator).finalizeRound(1, 2, hashOf("m2"), hashOf("root"), 3, ethers.ZeroHash);
+      await ledger.connect(aggregator).openRound(1, hashOf("m2"));
+      await commitAll(ledger, sites, 3);
+      await ledger.connect(aggregator).finalizeRound(1, 3, hashOf("m2"), hashOf("root"), 3, ethers.ZeroHash);
+      expect((await ledger.getRound(1, 3)).modelHash).to.equal(hashOf("m2"));
+      expect((await ledger.getProvenance(hashOf("m2"))).slice(0, 2)).to.deep.equal([1n, 2n]);
     });
 
     it("keeps the included count between the task minimum and the commits", async function () {
@@ -305,8 +576,8 @@ describe("TrainingLedger", function () {
       expect((await ledger.getRound(1, 1)).includedCount).to.equal(2n);
     });
 
-    it("rejects zero hashes, a recorded model, a non-aggregator and a round that is not open", async function () {
-      const { ledger, aggregator, sites, task, outsider } = await loadFixture(openRoundFixture);
+    it("rejects zero hashes, a non-aggregator and a round that is not open", async function () {
+      const { ledger, aggregator, sites, outsider } = await loadFixture(openRoundFixture);
       await commitAll(ledger, sites);
       const finalize = (model: string, root: string, round = 1) =>
         ledger.connect(aggregator).finalizeRound(1, round, model, root, 3, ethers.ZeroHash);
@@ -318,9 +589,6 @@ describe("TrainingLedger", function () {
         ledger,
         "LedgerZeroHash",
       );
-      await expect(finalize(task.genesis, hashOf("root")))
-        .to.be.revertedWithCustomError(ledger, "LedgerModelAlreadyRecorded")
-        .withArgs(task.genesis, 1, 0);
       await expect(
         ledger.connect(outsider).finalizeRound(1, 1, hashOf("m"), hashOf("root"), 3, ethers.ZeroHash),
       )
@@ -333,12 +601,6 @@ describe("TrainingLedger", function () {
       await expect(finalize(hashOf("m2"), hashOf("root")))
         .to.be.revertedWithCustomError(ledger, "LedgerRoundNotOpen")
         .withArgs(1, 1, RoundStatus.Finalized);
-      // The same model hash cannot be recorded by a later round either.
-      await ledger.connect(aggregator).openRound(1, hashOf("m"));
-      await commitAll(ledger, sites, 2);
-      await expect(finalize(hashOf("m"), hashOf("root"), 2))
-        .to.be.revertedWithCustomError(ledger, "LedgerModelAlreadyRecorded")
-        .withArgs(hashOf("m"), 1, 1);
     });
   });
 

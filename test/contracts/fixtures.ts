@@ -123,6 +123,35 @@ export async function ledgerFixture() {
   return { registry, ledger, admins, aggregator, auditor, sites, spareSite, outsider, task, signers };
 }
 
+/**
+ * A registry with three admins and quorum 2, an aggregator, two Active sites and the ledger, with no task yet;
+ * `task` holds the parameters of a task to propose.
+ */
+export async function quorumLedgerFixture() {
+  const signers = await ethers.getSigners();
+  const admins = signers.slice(0, 3);
+  const aggregator = signers[3];
+  const sites = signers.slice(5, 7);
+  const outsider = signers[12];
+  const registry = await new ConsortiumRegistry__factory(admins[0]).deploy(
+    admins.map((a) => a.address),
+    2,
+  );
+  for (const admin of admins.slice(0, 2)) {
+    await registry.connect(admin).voteRole(Role.AGGREGATOR, aggregator.address, true);
+    for (const [i, site] of sites.entries()) {
+      await (admin === admins[0]
+        ? proposeSite(registry, admin, site.address, i)
+        : registry.connect(admin).approveSite(site.address));
+    }
+  }
+  const ledger: TrainingLedger = await new TrainingLedger__factory(admins[0]).deploy(
+    await registry.getAddress(),
+  );
+  const task = [hashOf("quorum spec"), hashOf("quorum genesis"), 1, 1, 600, 2] as const;
+  return { registry, ledger, admins, aggregator, sites, outsider, task, signers };
+}
+
 /** Task 1 of {@link ledgerFixture} with round 1 open. */
 export async function openRoundFixture() {
   const base = await ledgerFixture();

@@ -71,6 +71,8 @@ class RegistryModel {
   epoch = 0;
   readonly status: number[] = Array<number>(SITES).fill(SiteStatus.None);
   readonly nonce: number[] = Array<number>(SITES).fill(0);
+  /** How many times a site left the Active status. */
+  departures = 0;
   private readonly ballots = new Map<string, Set<number>>();
 
   /** Applies `action`; returns the custom error the contract must revert with, if any. */
@@ -132,6 +134,7 @@ class RegistryModel {
   }
 
   private setStatus(site: number, to: number): void {
+    if (this.status[site] === SiteStatus.Active && to !== SiteStatus.Active) this.departures += 1;
     this.status[site] = to;
     this.nonce[site] += 1;
   }
@@ -180,6 +183,10 @@ class RegistryHarness {
     expect(statuses.map(Number)).to.deep.equal(this.model.status);
     const active = statuses.filter((s) => s === BigInt(SiteStatus.Active)).length;
     expect(await this.registry.activeSiteCount()).to.equal(BigInt(active));
+    expect(await this.registry.activeSiteCounts()).to.deep.equal([
+      BigInt(active),
+      BigInt(this.model.departures),
+    ]);
     expect(await this.registry.quorum()).to.equal(BigInt(this.model.quorum));
   }
 
@@ -283,8 +290,13 @@ class LedgerHarness {
   private readonly active: boolean[] = Array<boolean>(SITES).fill(true);
   private readonly status: number[] = [RoundStatus.None];
   private readonly commits: Set<number>[] = [new Set()];
-  /** Every recorded model with the (task, round) of its one recording; the genesis is round 0. */
+  /** Every recorded model with the (task, round) of its first recording; the genesis is round 0. */
   private readonly recorded = new Map<string, [bigint, bigint]>();
+  /** The model each finalised round produced. */
+  private readonly roundModels: string[] = [];
+  /** Suspensions so far, and their number when the current round opened. */
+  private departures = 0;
+  private departuresAtOpen = 0;
   finalized = 0;
 
   constructor(private readonly fixture: Awaited<ReturnType<typeof ledgerPropertyFixture>>) {
@@ -307,6 +319,7 @@ class LedgerHarness {
           this.status[this.round] = RoundStatus.Open;
           this.commits[this.round] = new Set();
           this.deadlinePassed = false;
+          this.departuresAtOpen = this.departures;
         }
         return;
       }
@@ -333,14 +346,17 @@ class LedgerHarness {
         if (!open) error = notOpen;
         else if (!this.deadlinePassed && count < this.active.filter(Boolean).length)
           error = "LedgerRoundStillOpen";
+        else if (!this.deadlinePassed && this.departures !== this.departuresAtOpen)
+          error = "LedgerSiteLeftDuringRound";
         else if (included < MIN_SITES || included > count) error = "LedgerIncludedCountOutOfRange";
-        else if (this.recorded.has(model)) error = "LedgerModelAlreadyRecorded";
         const call = ledger
           .connect(aggregator)
           .finalizeRound(1, round, model, hashOf("root"), included, hashOf("m"));
         if (await expectOutcome(ledger, call, error)) {
           this.status[this.round] = RoundStatus.Finalized;
-          this.recorded.set(model, [1n, BigInt(this.round)]);
+          // A model hash seen before (reuseModel) keeps its first record and does not block the round.
+          if (!this.recorded.has(model)) this.recorded.set(model, [1n, BigInt(this.round)]);
+          this.roundModels[this.round] = model;
           this.latest = model;
           this.finalized += 1;
         }
@@ -362,6 +378,7 @@ class LedgerHarness {
       case "toggle": {
         const site = sites[action.site].address;
         const registryAdmin = registry.connect(admin);
+        if (this.active[action.site]) this.departures += 1;
         await (this.active[action.site]
           ? registryAdmin.suspendSite(site, hashOf("r"))
           : registryAdmin.reinstateSite(site));
@@ -373,8 +390,8 @@ class LedgerHarness {
 
   /**
    * One commit per site per round (the chain's count equals the distinct committers), no finalised round below
-   * the minimum, provenance written once (every recorded model still points at its first recording), and the
-   * Active count equals the number of Active sites.
+   * the minimum, provenance written once (every recorded model still points at its first recording, and each
+   * finalised round names its own model), and the Active count equals the number of Active sites.
    */
   async checkInvariants(): Promise<void> {
     const { ledger, registry, sites } = this.fixture;
@@ -388,6 +405,7 @@ class LedgerHarness {
         expect(round.includedCount >= BigInt(MIN_SITES) && round.includedCount <= round.commitCount).to.equal(
           true,
         );
+        expect(round.modelHash).to.equal(this.roundModels[r]);
       }
     }
     if (this.round > 0) {
@@ -426,7 +444,7 @@ describe("contract properties (fast-check)", function () {
     expect(statusChanges).to.be.greaterThan(40);
   });
 
-  it("ledger: one commit per site per round, no finalisation below the minimum, provenance written once", async function () {
+  it("ledger: one commit per site per round, no finalisation below the minimum, no early close after a departure, provenance written once", async function () {
     let finalized = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(episode, { minLength: 1, maxLength: 4 }), async (episodes) => {

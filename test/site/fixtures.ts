@@ -109,7 +109,8 @@ export async function createTestTask(
   const spec = tinySpec();
   const specFile = path.join(dir, "spec.json");
   await writeFile(specFile, `${JSON.stringify(spec, null, 2)}\n`);
-  const genesis = createInitialModel(spec, 7);
+  // A new seed per task on the ledger: the ledger refuses a genesis that is already recorded.
+  const genesis = createInitialModel(spec, 7 + Number(await t.ledger.taskCount()));
   const genesisHash = hashModelBytes(genesis);
   const receipt = await confirmTransaction(
     t.ledger.createTask(

@@ -40,7 +40,8 @@ export class RecordingProxy {
         const body = Buffer.concat(chunks);
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers))
-          if (typeof v === "string" && !["host", "connection", "content-length"].includes(k)) headers[k] = v;
+          if (typeof v === "string" && !["host", "connection", "content-length", "expect"].includes(k))
+            headers[k] = v;
         holder.proxy?.requests.push({ method: req.method ?? "GET", path: req.url ?? "/", headers, body });
         fetch(`${base}${req.url ?? "/"}`, {
           method: req.method,

@@ -32,6 +32,7 @@ interface AuditFlags extends ChainFlags {
 interface VerifyFlags extends AuditFlags, SignerFlags {
   json?: boolean;
   record?: boolean;
+  strict?: boolean;
 }
 
 interface LineageFlags extends AuditFlags {
@@ -85,9 +86,14 @@ export function registerAuditCommands(program: Command): void {
     .addOption(new Option("--store <dir|url>", STORE_HELP).env("FEDLEDGER_STORE"))
     .option("--json", "print the report as JSON")
     .option("--record", "record the verdict on the chain (signer must hold the auditor role)")
+    .option(
+      "--strict",
+      "fail on findings too (a valid update left out, a free-riding update); else they are warnings",
+    )
     .addHelpText(
       "after",
-      "\nExit codes: 0 every link holds, 1 a broken link (named on stderr), 2 usage error or unreachable chain/store." +
+      "\nExit codes: 0 every link holds (findings are printed as warnings), 1 a broken link (named on stderr) or," +
+        " with --strict, a finding, 2 usage error or unreachable chain/store." +
         "\n\nExample:\n  fedledger audit verify --model global-r3.flm --store ./aggregator-store",
     );
   addSignerOptions(addChainOptions(verify)).action(async (opts: VerifyFlags) => {
@@ -110,7 +116,7 @@ export function registerAuditCommands(program: Command): void {
       });
       let recorded;
       if (signer && report.provenance !== null)
-        recorded = await recordVerdict(target.ledger.connect(signer), report);
+        recorded = await recordVerdict(target.ledger.connect(signer), report, { strict: opts.strict });
       else if (signer)
         process.stderr.write("note: the verdict is not recorded: the ledger does not record this model\n");
       if (opts.json) printJson(recorded ? { ...report, recorded } : report);
@@ -124,6 +130,14 @@ export function registerAuditCommands(program: Command): void {
       }
       if (report.firstBrokenLink)
         throw new FedledgerError(`audit failed: ${report.firstBrokenLink.message}`, { exitCode: 1 });
+      const findings = report.findings;
+      if (opts.strict && findings.length > 0)
+        throw new FedledgerError(
+          `audit failed (--strict): ${findings[0].message}` +
+            (findings.length > 1 ? ` (${findings.length} findings in all)` : ""),
+          { exitCode: 1 },
+        );
+      for (const f of findings) process.stderr.write(`warning: ${f.code}: ${f.message}\n`);
     });
   });
 

@@ -25,14 +25,15 @@ interface DeployOptions extends ChainFlags, SignerFlags {
 }
 
 /**
- * Whether `file` already describes a deployment that is live on this chain (same chain id, code at the
- * registry). A stale file (after a chain restart) may be replaced without --force.
+ * Whether `file` already describes a deployment that is live on this chain (same chain id and deployment block,
+ * code at both addresses, the ledger bound to the registry). A stale file (after a chain restart) may be
+ * replaced without --force.
  */
 async function isLiveDeployment(file: string, connection: ChainConnection): Promise<boolean> {
   if (!existsSync(file)) return false;
   try {
     const deployment = await loadDeployment(file);
-    await connectContracts({ deployment, connection });
+    await connectContracts({ deployment, connection, onWarning: () => undefined });
     return true;
   } catch {
     return false;
