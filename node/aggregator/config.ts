@@ -241,3 +241,23 @@ export async function loadAggregatorConfig(file: string): Promise<AggregatorConf
   const json = await readJsonFile(file, "the aggregator config", { missing: "Pass --config <file>" });
   return parseAggregatorConfig(json, path.dirname(path.resolve(file)), `the aggregator config ${file}`);
 }
+
+/** The service settings a config gives, the same with and without the ledger: address, limits, timing. */
+export function serviceSettings(config: AggregatorConfig) {
+  return {
+    host: config.listen.host,
+    port: config.listen.port,
+    maxUploadBytes: config.maxUploadBytes,
+    pollIntervalMs: config.pollIntervalMs,
+    uploadGraceSeconds: config.uploadGraceSeconds,
+    limits: {
+      maxUploadBytesInFlight: config.maxUploadBytesInFlight,
+      maxUploadBytesInFlightPerSite: config.maxUploadBytesInFlightPerSite,
+      retryAfterSeconds: config.retryAfterSeconds,
+      maxNumSamples: config.maxNumSamples,
+      maxUpdateNorm: config.maxUpdateNorm,
+      maxRetryDelayMs: config.maxRetryDelayMs,
+    },
+    http: config.http,
+  };
+}

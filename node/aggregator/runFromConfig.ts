@@ -13,7 +13,7 @@ import { FedledgerError, UsageError } from "../errors";
 import { readModelBytes, readSpecFile } from "../model/files";
 import { ContentStore } from "../store";
 import { ConsortiumRegistry__factory, TrainingLedger__factory } from "../../typechain-types";
-import type { AggregatorConfig } from "./config";
+import { serviceSettings, type AggregatorConfig } from "./config";
 import type { Logger } from "./log";
 import { runAggregatorOffLedger } from "./runOffLedger";
 import { startAggregatorService, type AggregatorService } from "./service";
@@ -101,20 +101,7 @@ export async function runAggregatorFromConfig(
     spec,
     genesis,
     store,
-    host: config.listen.host,
-    port: config.listen.port,
-    maxUploadBytes: config.maxUploadBytes,
-    pollIntervalMs: config.pollIntervalMs,
-    uploadGraceSeconds: config.uploadGraceSeconds,
-    limits: {
-      maxUploadBytesInFlight: config.maxUploadBytesInFlight,
-      maxUploadBytesInFlightPerSite: config.maxUploadBytesInFlightPerSite,
-      retryAfterSeconds: config.retryAfterSeconds,
-      maxNumSamples: config.maxNumSamples,
-      maxUpdateNorm: config.maxUpdateNorm,
-      maxRetryDelayMs: config.maxRetryDelayMs,
-    },
-    http: config.http,
+    ...serviceSettings(config),
     log,
   });
 }

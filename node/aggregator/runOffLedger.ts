@@ -11,7 +11,7 @@ import { readModelBytes, readSpecFile } from "../model/files";
 import { hashModelBytes } from "../model/format";
 import { specHash } from "../model/spec";
 import { ContentStore } from "../store";
-import type { AggregatorConfig } from "./config";
+import { serviceSettings, type AggregatorConfig } from "./config";
 import type { Logger } from "./log";
 import { OffChainLedger } from "./offChainLedger";
 import { startAggregatorService, type AggregatorService } from "./service";
@@ -74,20 +74,7 @@ export async function runAggregatorOffLedger(
     spec,
     genesis,
     store,
-    host: config.listen.host,
-    port: config.listen.port,
-    maxUploadBytes: config.maxUploadBytes,
-    pollIntervalMs: config.pollIntervalMs,
-    uploadGraceSeconds: config.uploadGraceSeconds,
-    limits: {
-      maxUploadBytesInFlight: config.maxUploadBytesInFlight,
-      maxUploadBytesInFlightPerSite: config.maxUploadBytesInFlightPerSite,
-      retryAfterSeconds: config.retryAfterSeconds,
-      maxNumSamples: config.maxNumSamples,
-      maxUpdateNorm: config.maxUpdateNorm,
-      maxRetryDelayMs: config.maxRetryDelayMs,
-    },
-    http: config.http,
+    ...serviceSettings(config),
     log,
   });
 }
