@@ -18,6 +18,17 @@ function integer(flag: string) {
   };
 }
 
+function positiveNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const x = Number(value);
+    if (!/^\s*[+]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(value) || !(x > 0) || !Number.isFinite(x))
+      throw new FedledgerError(`${flag} must be a positive number such as 8 or 1e-5, got "${value}"`, {
+        exitCode: 2,
+      });
+    return x;
+  };
+}
+
 function buildCommand(): Command {
   return new Command("npm run demo --")
     .description(
@@ -75,11 +86,22 @@ function buildCommand(): Command {
         .default(DEMO_DEFAULTS.commitWindowSeconds),
     )
     .addOption(
+      new Option(
+        "--dp-epsilon <ε>",
+        "train with DP-SGD: each site's ε budget over the task (σ derived for the rounds; docs/privacy.md)",
+      ).argParser(positiveNumber("--dp-epsilon")),
+    )
+    .addOption(
+      new Option("--dp-delta <δ>", "δ of the DP guarantee (with --dp-epsilon)")
+        .argParser(positiveNumber("--dp-delta"))
+        .default(DEMO_DEFAULTS.dpDelta),
+    )
+    .addOption(
       new Option("--skip-baselines", "do not train the local-only and centralized baselines").default(false),
     )
     .addHelpText(
       "after",
-      "\nExamples:\n  npm run demo\n  npm run demo -- --sites 3 --rounds 2 --out /tmp/demo\n  npm run demo -- --keep-running",
+      "\nExamples:\n  npm run demo\n  npm run demo -- --sites 3 --rounds 2 --out /tmp/demo\n  npm run demo -- --keep-running\n  npm run demo -- --dp-epsilon 8",
     )
     .exitOverride();
 }
@@ -105,6 +127,8 @@ async function main(argv: string[]): Promise<number> {
     lr: number;
     commitWindow: number;
     skipBaselines: boolean;
+    dpEpsilon?: number;
+    dpDelta: number;
   }>();
   const settings = parseDemoSettings({
     sites: o.sites,
@@ -119,6 +143,8 @@ async function main(argv: string[]): Promise<number> {
     learningRate: o.lr,
     commitWindowSeconds: o.commitWindow,
     skipBaselines: o.skipBaselines,
+    dpEpsilon: o.dpEpsilon,
+    dpDelta: o.dpDelta,
   });
   const controller = new AbortController();
   let interrupts = 0;

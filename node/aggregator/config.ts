@@ -7,6 +7,7 @@ import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { UsageError } from "../errors";
 import { readJsonFile } from "../jsonFile";
+import { DEFAULT_READ_AUTH } from "./readAuth";
 
 /** Default TCP port of the aggregator's HTTP API. */
 export const DEFAULT_AGGREGATOR_PORT = 8760;
@@ -115,6 +116,17 @@ export const aggregatorConfigSchema = z
       })
       .strict()
       .default({ ...DEFAULT_HTTP }),
+    /** How long a signed read of a site's update is good for (readAuth.ts, docs/privacy.md). */
+    readAuth: z
+      .object({
+        maxAgeSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_READ_AUTH.maxAgeSeconds),
+        maxFutureSeconds: z.number().int().min(0).max(3_600).default(DEFAULT_READ_AUTH.maxFutureSeconds),
+      })
+      .strict()
+      .default({
+        maxAgeSeconds: DEFAULT_READ_AUTH.maxAgeSeconds,
+        maxFutureSeconds: DEFAULT_READ_AUTH.maxFutureSeconds,
+      }),
     pollIntervalMs: z.number().int().min(10).max(600_000).default(2_000),
     maxRetryDelayMs: z.number().int().min(10).max(3_600_000).default(DEFAULT_LIMITS.maxRetryDelayMs),
     uploadGraceSeconds: z.number().int().min(0).max(86_400).default(30),
@@ -259,5 +271,6 @@ export function serviceSettings(config: AggregatorConfig) {
       maxRetryDelayMs: config.maxRetryDelayMs,
     },
     http: config.http,
+    readAuth: config.readAuth,
   };
 }

@@ -10,6 +10,7 @@
  */
 import type { RoundInfo, TaskInfo } from "../chain/tasks";
 import type { ChainSnapshot, CommitEvent, UploadContext } from "./ledgerView";
+import type { ReaderRole } from "./readAuth";
 
 /** What the aggregator needs from a ledger. Writes resolve once recorded and throw a FedledgerError if refused. */
 export interface AggregatorLedger {
@@ -19,6 +20,8 @@ export interface AggregatorLedger {
   signerAddress(): Promise<string | undefined>;
   /** Whether `account` holds the aggregator role. */
   isAggregator(account: string): Promise<boolean>;
+  /** The roles of `account` that let it read every site's update (admin, auditor, aggregator; readAuth.ts). */
+  readerRoles(account: string): Promise<ReaderRole[]>;
   /** The task, or undefined when the ledger has no task with this id. */
   task(taskId: bigint): Promise<TaskInfo | undefined>;
   /** One round (status None when not opened). */

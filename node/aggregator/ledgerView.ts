@@ -11,6 +11,7 @@ import { getRoundInfo, getTaskInfo, type RoundInfo, type TaskInfo } from "../cha
 import { ROLES, siteStatusName } from "../chain/vocabulary";
 import { FedledgerError } from "../errors";
 import type { AggregatorLedger } from "./ledgerPort";
+import { READER_ROLES, type ReaderRole } from "./readAuth";
 
 /** One UpdateCommitted event. */
 export interface CommitEvent {
@@ -27,6 +28,12 @@ export interface ChainSnapshot {
   /** The task's current round (undefined before round 1 is opened). */
   round?: RoundInfo;
   activeSites: number;
+  /**
+   * Whether the current round may be finalised before its deadline: as many commits as Active sites, and no
+   * site stopped being Active since the round opened (the ledger's `canCloseEarly`, which finalizeRound
+   * enforces). False when no round is open.
+   */
+  earlyCloseAllowed: boolean;
   /** Unix time of the latest block. */
   chainTime: number;
 }
@@ -69,6 +76,12 @@ export class LedgerView implements AggregatorLedger {
   /** Whether `account` holds the aggregator role in the registry. */
   isAggregator(account: string): Promise<boolean> {
     return this.registry.hasRole(ROLES.aggregator, account);
+  }
+
+  /** The admin, auditor and aggregator roles `account` holds in the registry, in one batch. */
+  async readerRoles(account: string): Promise<ReaderRole[]> {
+    const held = await Promise.all(READER_ROLES.map((role) => this.registry.hasRole(ROLES[role], account)));
+    return READER_ROLES.filter((_, i) => held[i]);
   }
 
   /** The leaves the sites committed in a round, in one batch. */
@@ -165,17 +178,28 @@ export class LedgerView implements AggregatorLedger {
    */
   async snapshot(taskId: bigint): Promise<ChainSnapshot> {
     const expected = this.lastRound.get(taskId) ?? 0;
-    const [task, activeSites, block, seen] = await Promise.all([
+    const [task, activeSites, block, seen, seenEarly] = await Promise.all([
       getTaskInfo(this.ledger, taskId),
       this.registry.activeSiteCount(),
       this.provider.getBlock("latest"),
       expected > 0 ? this.readRound(taskId, expected) : undefined,
+      expected > 0 ? this.ledger.canCloseEarly(taskId, expected) : false,
     ]);
     let round: RoundInfo | undefined;
-    if (task.currentRound > 0)
-      round = task.currentRound === expected && seen ? seen : await this.readRound(taskId, task.currentRound);
+    let earlyCloseAllowed = false;
+    if (task.currentRound > 0) {
+      const same = task.currentRound === expected && seen;
+      round = same ? seen : await this.readRound(taskId, task.currentRound);
+      earlyCloseAllowed = same ? seenEarly : await this.ledger.canCloseEarly(taskId, task.currentRound);
+    }
     this.lastRound.set(taskId, task.currentRound);
-    return { task, round, activeSites: Number(activeSites), chainTime: block?.timestamp ?? 0 };
+    return {
+      task,
+      round,
+      activeSites: Number(activeSites),
+      earlyCloseAllowed,
+      chainTime: block?.timestamp ?? 0,
+    };
   }
 
   /** The UpdateCommitted events of a round (optionally of one site), searched from the round's opening block. */

@@ -15,6 +15,7 @@ import { FedledgerError } from "../errors";
 import { commitLeaf } from "../fl/merkle";
 import type { AggregatorLedger } from "./ledgerPort";
 import type { ChainSnapshot, CommitEvent, UploadContext } from "./ledgerView";
+import type { ReaderRole } from "./readAuth";
 
 /** The task the off-chain ledger runs. */
 export interface OffChainTask {
@@ -92,6 +93,14 @@ export class OffChainLedger implements AggregatorLedger {
     return getAddress(account) === this.aggregator;
   }
 
+  /**
+   * With no registry, only the aggregator's own address holds a role (it stands for the admins, who are absent):
+   * it may read every update; a site reads only its own (docs/privacy.md, "Who may read what").
+   */
+  async readerRoles(account: string): Promise<ReaderRole[]> {
+    return getAddress(account) === this.aggregator ? ["aggregator"] : [];
+  }
+
   private taskInfo(): TaskInfo {
     const t = this.definition;
     return {
@@ -140,7 +149,9 @@ export class OffChainLedger implements AggregatorLedger {
     if (!task)
       throw new FedledgerError(`task ${taskId} is not the off-chain ledger's task ${this.definition.taskId}`);
     const round = task.currentRound > 0 ? await this.round(taskId, task.currentRound) : undefined;
-    return { task, round, activeSites: this.sites.size, chainTime: this.now() };
+    // Sites of an off-chain ledger never leave, so every commit is from a site still taking part.
+    const earlyCloseAllowed = round?.status === "Open" && round.commitCount >= this.sites.size;
+    return { task, round, activeSites: this.sites.size, earlyCloseAllowed, chainTime: this.now() };
   }
 
   async commits(taskId: bigint, round: number, _fromBlock: number, site?: string): Promise<CommitEvent[]> {

@@ -233,7 +233,9 @@ export class RoundDriver {
     const now = Math.max(snap.chainTime, Math.floor(Date.now() / 1000));
     const uploads = await this.deps.store.listRound(this.deps.taskId, round.round);
     const deadlinePassed = now >= round.deadline;
-    const everyoneIn = round.commitCount >= snap.activeSites && uploads.length >= round.commitCount;
+    // Early close as the ledger allows it: every Active site committed and no site left since the round opened
+    // (a commit of a site suspended mid-round does not count); then wait for the deadline instead.
+    const everyoneIn = snap.earlyCloseAllowed && uploads.length >= round.commitCount;
     if (!everyoneIn) {
       if (!deadlinePassed) return;
       const missing = uploads.length < round.commitCount;

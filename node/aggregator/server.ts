@@ -3,7 +3,8 @@
  *
  *   GET /health                              liveness, task, driver state
  *   GET /metrics                             Prometheus text
- *   GET /models/:hash                        any stored object by SHA-256 (models, round metrics documents)
+ *   GET /models/:hash                        any stored object by SHA-256: models and round metrics documents to
+ *                                            anyone, a site's update only to a signed read (readAuth.ts)
  *   PUT /tasks/:task/rounds/:round/updates   a signed upload (see envelope.ts, docs/protocol.md)
  *   GET /tasks/:task/rounds/:round           round status: chain state, commits seen, uploads accepted
  *
@@ -18,6 +19,7 @@ import { ApiError } from "./apiError";
 import { parseEnvelope, parsePositiveInteger } from "./envelope";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
+import { ReadGuard, UploadIndex, type ReadAuthSettings } from "./readAuth";
 import { checkDeclaredLength, declaredLength, readUploadBody } from "./readBody";
 import type { RoundDriver } from "./roundDriver";
 import { roundStatus } from "./roundStatus";
@@ -34,6 +36,8 @@ export interface AggregatorAppDependencies extends AcceptUploadDependencies {
   budget: UploadBudget;
   /** Extra routes under /ledger (the off-chain ledger's endpoints for sites; see ledgerPort.ts). */
   ledgerRoutes?: Router;
+  /** How long a signed read of a site's update is good for (readAuth.ts defaults). */
+  readAuth?: Partial<ReadAuthSettings>;
 }
 
 function isOctetStream(req: Request): boolean {
@@ -88,6 +92,17 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  const uploads = new UploadIndex(deps.store, deps.taskId, async () => {
+    const task = await deps.view.task(deps.taskId);
+    return task?.currentRound ?? 0;
+  });
+  const readGuard = new ReadGuard({
+    domain: { chainId: deps.chainId, ledger: deps.ledgerAddress },
+    taskId: deps.taskId,
+    readerRoles: (account) => deps.view.readerRoles(account),
+    settings: deps.readAuth,
+  });
+
   app.get("/models/:hash", async (req, res) => {
     let hash: string;
     try {
@@ -99,13 +114,20 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
         "Use 0x and 64 hex digits",
       );
     }
+    // A site's update is served to signed reads only, unless the same bytes are a recorded (public) model.
+    const uploaders = await uploads.sitesOf(hash);
+    const guarded = uploaders.length > 0 && !(await deps.view.isRecorded(hash));
+    if (guarded) {
+      const grant = await readGuard.authorize(req.headers, hash, uploaders);
+      deps.log("info", "update_read", { task: deps.taskId, hash, reader: grant.reader, right: grant.right });
+    }
     const bytes = await deps.store.get(hash);
     if (!bytes) throw new ApiError("not_found", `no object ${hash} in this aggregator's store`);
     res
       .status(200)
       .type("application/octet-stream")
       .set("ETag", `"${hash}"`)
-      .set("Cache-Control", "public, max-age=31536000, immutable")
+      .set("Cache-Control", guarded ? "private, no-store" : "public, max-age=31536000, immutable")
       .send(bytes);
   });
 
@@ -131,6 +153,7 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
         });
       };
       const result = await acceptUpload(deps, env, readBody);
+      uploads.add(result.record);
       if (result.created) {
         deps.metrics.uploadsAccepted.inc();
         deps.log("info", "upload_accepted", {

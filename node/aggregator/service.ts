@@ -11,7 +11,7 @@ import { getAggregationRule } from "../fl/rules";
 import { checkUpdate, UpdateCheckError } from "../fl/updateCheck";
 import { hashModelBytes } from "../model/format";
 import { expectedTensors } from "../model/params";
-import { specHash, type ModelSpec } from "../model/spec";
+import { specBytes, specHash, type ModelSpec } from "../model/spec";
 import type { ContentStore } from "../store";
 import type { AggregatorLedger } from "./ledgerPort";
 import { LedgerView } from "./ledgerView";
@@ -22,6 +22,7 @@ import { DEFAULT_HTTP, DEFAULT_LIMITS } from "./config";
 import { createAggregatorMetrics, type AggregatorMetrics } from "./metrics";
 import { RoundDriver } from "./roundDriver";
 import { RoundGates } from "./roundGates";
+import type { ReadAuthSettings } from "./readAuth";
 import { createAggregatorApp } from "./server";
 import { UploadBudget } from "./uploadBudget";
 import { updateLimitsFor } from "./updateLimits";
@@ -55,6 +56,8 @@ export interface AggregatorServiceParameters {
   limits?: Partial<AggregatorLimits>;
   /** HTTP server timeouts and connection cap (config.ts defaults). */
   http?: Partial<AggregatorHttpSettings>;
+  /** How long a signed read of a site's update is good for (readAuth.ts defaults). */
+  readAuth?: Partial<ReadAuthSettings>;
   log?: Logger;
 }
 
@@ -159,6 +162,8 @@ export async function startAggregatorService(
   if (!signer) throw new FedledgerError("the aggregator needs the ledger connected to a signer");
   await checkTask(params, view, taskId, signer);
   await params.store.put(params.genesis);
+  // The spec's canonical JSON under its on-chain hash, so an auditor can fetch it (ε recomputation).
+  await params.store.put(specBytes(params.spec));
 
   const ledgerAddress = view.ledgerAddress;
   const metrics = createAggregatorMetrics();
@@ -197,6 +202,7 @@ export async function startAggregatorService(
       retryAfterSeconds: limits.retryAfterSeconds,
     }),
     ledgerRoutes: view instanceof OffChainLedger ? offChainLedgerRoutes(view, chainId) : undefined,
+    readAuth: params.readAuth,
   });
 
   const host = params.host ?? "127.0.0.1";

@@ -5,6 +5,7 @@
  */
 import type { BrokenLink } from "./brokenLink";
 import type { AuditFinding } from "./finding";
+import type { AuditedTaskPrivacy } from "./privacyAudit";
 
 /** What the store gave for an update's hash. */
 export type BytesStatus = "ok" | "missing" | "corrupt";
@@ -99,4 +100,6 @@ export interface AuditReport {
   brokenLinks: BrokenLink[];
   /** Every round's findings, oldest round first; `--strict` fails the audit when there is any. */
   findings: AuditFinding[];
+  /** Per task on the path: its spec's DP settings and every site's ε recomputed from the chain (privacyAudit.ts). */
+  privacy: AuditedTaskPrivacy[];
 }

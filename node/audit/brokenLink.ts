@@ -21,7 +21,9 @@ export type BrokenLinkCode =
   | "update_hash_mismatch"
   | "update_unusable"
   | "model_mismatch"
-  | "parent_unavailable";
+  | "parent_unavailable"
+  | "dp_budget_exceeded"
+  | "dp_epsilon_mismatch";
 
 /** One link that does not hold. */
 export interface BrokenLink {

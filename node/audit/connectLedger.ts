@@ -5,6 +5,7 @@
  */
 import { getAddress, isAddress, type JsonRpcProvider } from "ethers";
 import { TrainingLedger__factory, type TrainingLedger } from "../../typechain-types";
+import { checkDeployment } from "../chain/checkDeployment";
 import { connectChain, DEFAULT_RPC_URL } from "../chain/connection";
 import { deploymentPath, loadDeployment, type Deployment } from "../chain/deployment";
 import { describeChainError } from "../chain/describeChainError";
@@ -19,8 +20,10 @@ export interface ConnectLedgerParameters {
   chainId?: number;
   /** Deployment file; read when given, or when `ledger` is not. */
   deployment?: string;
-  /** TrainingLedger address; overrides the deployment's. */
+  /** TrainingLedger address; overrides the deployment's (the deployment file is then not cross-checked). */
   ledger?: string;
+  /** Receives warnings about an old deployment file (see checkDeployment); default: stderr. */
+  onWarning?: (message: string) => void;
 }
 
 /** A connected, read-only ledger. Call `close()` when done. */
@@ -67,11 +70,21 @@ export async function connectLedger(params: ConnectLedgerParameters): Promise<Co
   }
   const { provider } = connection;
   try {
-    if (deployment && address === undefined && deployment.chainId !== connection.chainId)
-      throw new AuditSourceError(
-        `the deployment at ${file} is for chain id ${deployment.chainId}, but the chain at ${connection.url} has chain id ${connection.chainId}`,
-        "Point --rpc at the chain it was deployed on, or pass --ledger",
-      );
+    if (deployment && address === undefined) {
+      // The same cross-checks as every other command: the chain is the deployment's (id and deployment block
+      // hash) and the file's ledger belongs to the file's registry. Any failure is a source error (exit 2).
+      try {
+        await checkDeployment({
+          deployment,
+          connection,
+          where: `the deployment at ${file}`,
+          onWarning: params.onWarning,
+        });
+      } catch (err) {
+        if (err instanceof FedledgerError) throw new AuditSourceError(err.message, err.hint, err);
+        throw err;
+      }
+    }
     const ledger = TrainingLedger__factory.connect(ledgerAddress, provider);
     let registry: string;
     try {

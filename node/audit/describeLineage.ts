@@ -10,8 +10,10 @@ export interface DescribeLineageParameters {
   ledger: TrainingLedger;
   provider: Provider;
   modelHash: string;
-  /** Where to look for metric values (optional). */
+  /** Where to look for metric values and task specs (optional). */
   source?: ObjectSource;
+  /** The model file, whose `.spec.json` may hold a task's spec (optional). */
+  modelFile?: string;
   /** First block to read registry events from (0 by default). */
   registryFromBlock?: number;
 }
@@ -33,5 +35,5 @@ export async function describeLineage(params: DescribeLineageParameters): Promis
     params.registryFromBlock ?? 0,
     lineage.provenance.recordedAtBlock,
   );
-  return buildLineageDocument({ lineage, sites, source: params.source });
+  return buildLineageDocument({ lineage, sites, source: params.source, modelFile: params.modelFile });
 }

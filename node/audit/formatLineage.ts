@@ -4,6 +4,7 @@
  * model and from each included update to the model it went into.
  */
 import { canonicalJson } from "../fl/metrics";
+import { formatPrivacy } from "./formatPrivacy";
 import type { LineageDocument, LineageSite } from "./lineageDocument";
 
 /** Output formats of `fedledger audit lineage`. */
@@ -51,6 +52,8 @@ function formatText(doc: LineageDocument): string {
     );
     for (const s of r.sites) lines.push(`      ${s.included === false ? "-" : "+"} ${siteText(s)}`);
   }
+  lines.push(...formatPrivacy(doc.privacy));
+  for (const b of doc.privacyBreaks) lines.push(`  ✗ ${b.code}: ${b.message}`);
   return `${lines.join("\n")}\n`;
 }
 

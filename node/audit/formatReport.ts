@@ -1,4 +1,5 @@
 import type { AuditedRound, AuditReport } from "./auditReport";
+import { formatPrivacy } from "./formatPrivacy";
 
 /*
  * The readable form of an audit report: a header (model, chain, store, path), then round by round the parent,
@@ -77,6 +78,7 @@ export function formatReport(report: AuditReport): string {
   if (report.genesis && report.genesis.bytes !== "not needed")
     lines.push(`genesis   bytes in the store: ${report.genesis.bytes}`);
   for (const r of report.rounds) lines.push("", ...formatRound(r));
+  lines.push(...formatPrivacy(report.privacy));
   lines.push("");
   const first = report.firstBrokenLink;
   if (first === null) {

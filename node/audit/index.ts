@@ -19,5 +19,12 @@ export { AuditSourceError } from "./errors";
 export { LineageBreak, type BrokenLink, type BrokenLinkCode } from "./brokenLink";
 export { LOW_NORM_SHARE, type AuditFinding, type FindingCode } from "./finding";
 export { roundFindings, type RoundFindingsParameters } from "./roundFindings";
+export {
+  auditPrivacy,
+  findTaskSpec,
+  type AuditedSitePrivacy,
+  type AuditedTaskPrivacy,
+  type AuditPrivacyParameters,
+} from "./privacyAudit";
 export type { AuditReport, AuditedRound, AuditedUpdate, AuditedTask, BytesStatus } from "./auditReport";
 export type { LineageDocument, LineageDocumentRound, LineageSite } from "./lineageDocument";

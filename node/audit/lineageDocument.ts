@@ -5,7 +5,9 @@
  */
 import { metricsHash, type Metrics } from "../fl/metrics";
 import { findIncludedSet } from "./includedSet";
+import type { BrokenLink } from "./brokenLink";
 import type { ObjectSource } from "./objectSource";
+import { auditPrivacy, type AuditedTaskPrivacy } from "./privacyAudit";
 import { siteName } from "./siteLabel";
 import type { SiteRegistryView } from "./siteRegistry";
 import type { Lineage, LineageRound } from "./traceLineage";
@@ -61,6 +63,10 @@ export interface LineageDocument {
     abortedRounds: { round: number; commitCount: number; reason: number }[];
   }[];
   rounds: LineageDocumentRound[];
+  /** Per task: the spec's DP settings and each site's ε recomputed from the chain (privacyAudit.ts). */
+  privacy: AuditedTaskPrivacy[];
+  /** Privacy links that do not hold (a site over its budget, a reported ε that is wrong); they fail the command. */
+  privacyBreaks: BrokenLink[];
 }
 
 const ZERO_HASH = /^0x0{64}$/;
@@ -129,6 +135,8 @@ export interface BuildLineageDocumentParameters {
   sites: SiteRegistryView;
   /** Where to look for metric values; without it only hashes are shown. */
   source?: ObjectSource;
+  /** The model file, whose `.spec.json` may hold a task's spec. */
+  modelFile?: string;
 }
 
 /**
@@ -142,8 +150,10 @@ export async function buildLineageDocument(params: BuildLineageDocumentParameter
   const { lineage, sites, source } = params;
   const times = lineage.blockTimes;
   const rounds: LineageDocumentRound[] = [];
+  const known = new Map<string, Metrics>();
   for (const r of lineage.rounds) {
     const metrics = await knownMetrics(source, r);
+    for (const [site, m] of metrics) known.set(`${r.taskId}:${r.round}:${site}`, m.metrics);
     const found = findIncludedSet({
       commits: r.commits,
       root: r.finalized.updatesRoot,
@@ -185,6 +195,13 @@ export async function buildLineageDocument(params: BuildLineageDocumentParameter
       sites: siteRows,
     });
   }
+  const privacy = await auditPrivacy({
+    lineage,
+    source,
+    modelFile: params.modelFile,
+    metrics: (task, round, site) => known.get(`${task}:${round}:${site.toLowerCase()}`),
+    siteName: (site) => siteName(sites, site),
+  });
   return {
     format: "fedledger-lineage-v1",
     model: {
@@ -209,5 +226,7 @@ export async function buildLineageDocument(params: BuildLineageDocumentParameter
       abortedRounds: t.aborted.map((a) => ({ round: a.round, commitCount: a.commitCount, reason: a.reason })),
     })),
     rounds,
+    privacy: privacy.privacy,
+    privacyBreaks: privacy.links,
   };
 }

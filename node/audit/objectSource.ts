@@ -2,7 +2,8 @@
  * Where the auditor reads model and update bytes: a store directory (the layout of node/store, read-only) or
  * an aggregator's HTTP API (`GET /models/:hash`, `GET /tasks/:task/rounds/:round`). Every object is re-hashed
  * on arrival; bytes that do not hash to the name they were asked for are returned as "corrupt" with their
- * real hash, so the report can say exactly what was found.
+ * real hash, so the report can say exactly what was found. An aggregator serves sites' updates only to signed
+ * reads (node/aggregator/readAuth.ts): given `credentials`, every object request is signed with them.
  *
  * The directory reader never writes: unlike ContentStore.open it does not create folders or delete temporary
  * files, because an audit must not change the store it audits (an aggregator may be writing to it).
@@ -17,6 +18,7 @@ import {
   readCappedJson,
   ResponseTooLargeError,
 } from "../aggregator/cappedBody";
+import { signReadHeaders, type ReadCredentials } from "../aggregator/readAuth";
 import { metricsSchema, type Metrics } from "../fl/metrics";
 import { normaliseHash, uploadRecordSchema } from "../store";
 import { AuditSourceError } from "./errors";
@@ -141,18 +143,36 @@ const roundStatusSchema = z.object({
   ),
 });
 
+const healthSchema = z.object({
+  task: z.string().regex(/^[1-9][0-9]*$/),
+  ledger: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+});
+
+/** The `{ message, hint }` of an aggregator's JSON error, when the answer is one. */
+async function apiRefusal(res: Response): Promise<{ message: string; hint: string } | undefined> {
+  const body = (await readCappedJson(res).catch(() => undefined)) as
+    { message?: unknown; hint?: unknown } | undefined;
+  return typeof body?.message === "string"
+    ? { message: body.message, hint: typeof body.hint === "string" ? body.hint : "" }
+    : undefined;
+}
+
 class AggregatorSource implements ObjectSource {
   readonly kind = "aggregator";
+  /** The aggregator's task, read from /health before the first signed read. */
+  private task: Promise<bigint> | undefined;
+
   constructor(
     readonly location: string,
     private readonly timeoutMs: number,
     private readonly maxObjectBytes: number,
+    private readonly credentials: ReadCredentials | undefined,
   ) {}
 
-  private async get(route: string): Promise<Response> {
+  private async get(route: string, headers: Record<string, string> = {}): Promise<Response> {
     const url = `${this.location}${route}`;
     try {
-      return await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      return await fetch(url, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       const cause = (err as { cause?: { code?: unknown } }).cause;
       const reason =
@@ -169,12 +189,52 @@ class AggregatorSource implements ObjectSource {
     }
   }
 
+  /** The aggregator's task, checked to belong to the credentials' ledger. */
+  private readTask(credentials: ReadCredentials): Promise<bigint> {
+    this.task ??= (async () => {
+      const res = await this.get("/health");
+      const parsed = healthSchema.safeParse(
+        res.ok ? await readCappedJson(res).catch(() => undefined) : undefined,
+      );
+      if (!res.ok) await res.body?.cancel();
+      if (!parsed.success)
+        throw new AuditSourceError(
+          `the aggregator store at ${this.location} does not say which task and ledger it serves (GET /health)`,
+          "Check that --store points at a fedledger aggregator",
+        );
+      if (parsed.data.ledger.toLowerCase() !== credentials.ledger.toLowerCase())
+        throw new AuditSourceError(
+          `the aggregator store at ${this.location} serves the ledger ${parsed.data.ledger}, not the audited ledger ${credentials.ledger}`,
+          "Point --store at the aggregator of the audited ledger, or pass its store directory",
+        );
+      return BigInt(parsed.data.task);
+    })().catch((err: unknown) => {
+      this.task = undefined;
+      throw err;
+    });
+    return this.task;
+  }
+
   async fetch(hash: string): Promise<FetchedObject> {
     const name = normaliseHash(hash);
-    const res = await this.get(`/models/${name}`);
+    const credentials = this.credentials;
+    const headers = credentials
+      ? await signReadHeaders(credentials, await this.readTask(credentials), name)
+      : {};
+    const res = await this.get(`/models/${name}`, headers);
     if (res.status === 404) {
       await res.body?.cancel();
       return { status: "missing" };
+    }
+    if (res.status === 401 || res.status === 403) {
+      const refusal = await apiRefusal(res);
+      throw new AuditSourceError(
+        `the aggregator store at ${this.location} refused a download (HTTP ${res.status}): ` +
+          (refusal?.message ?? "no reason given"),
+        credentials
+          ? refusal?.hint || "Sign with a key that holds the auditor role"
+          : "Sign the downloads with the auditor's key: pass --keystore <auditor keystore> (or --dev-account auditor on the embedded chain)",
+      );
     }
     if (res.status !== 200) {
       await res.body?.cancel();
@@ -218,6 +278,11 @@ export interface OpenObjectSourceParameters {
    * it is refused before reading, and a body that passes it is cut off (AuditSourceError).
    */
   maxObjectBytes?: number;
+  /**
+   * The key that signs reads from an aggregator, with the chain and ledger it signs for: needed for sites'
+   * updates, which an aggregator serves only to signed reads of its admins, auditors and aggregators.
+   */
+  credentials?: ReadCredentials;
 }
 
 /**
@@ -247,6 +312,7 @@ export async function openObjectSource(
       url.toString().replace(/\/+$/, ""),
       params.timeoutMs ?? 60_000,
       params.maxObjectBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES,
+      params.credentials,
     );
   }
   const dir = path.resolve(spec);

@@ -14,7 +14,9 @@ import type { AuditedTask, AuditReport } from "./auditReport";
 import { auditRound } from "./auditRound";
 import { LineageBreak, type BrokenLink } from "./brokenLink";
 import type { ObjectSource } from "./objectSource";
+import { auditPrivacy, metricsFromUploads, type UploadsByRound } from "./privacyAudit";
 import { fetchRoundInputs, type RoundInputs } from "./roundInputs";
+import { siteName } from "./siteLabel";
 import { readSiteRegistry } from "./siteRegistry";
 import { traceLineage, type Lineage } from "./traceLineage";
 
@@ -84,6 +86,7 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
     firstBrokenLink: null,
     brokenLinks: [],
     findings: [],
+    privacy: [],
   };
   const links = report.brokenLinks;
   const subject = params.modelFile ? `the model file ${params.modelFile}` : "the model";
@@ -189,9 +192,11 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
       commitsByHash.set(c.updateHash.toLowerCase(), { task: r.taskId, round: r.round, site: c.site });
 
   // Every round, oldest first; each recomputed model is the next round's parent.
+  const uploads: UploadsByRound = new Map();
   for (const [i, round] of lineage.rounds.entries()) {
     const inputs = (await next) as RoundInputs;
     next = prefetch(i + 1);
+    uploads.set(`${round.taskId}:${round.round}`, inputs.records);
     const { audited, model } = await auditRound({
       round,
       stored: storedRounds[i],
@@ -209,5 +214,16 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
     report.findings.push(...audited.findings);
     parent = model;
   }
+
+  // The privacy budget of every DP task on the path, from the chain and the spec alone.
+  const privacy = await auditPrivacy({
+    lineage,
+    source,
+    modelFile: params.modelFile,
+    metrics: metricsFromUploads(uploads),
+    siteName: (site) => siteName(sites, site),
+  });
+  report.privacy = privacy.privacy;
+  links.push(...privacy.links);
   return finish(report);
 }

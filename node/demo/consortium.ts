@@ -25,6 +25,8 @@ export interface DemoTaskParameters {
   minSitesPerRound: number;
   commitWindowSeconds: number;
   roundsPlanned: number;
+  /** The task's rule; {@link DEMO_AGGREGATION_RULE} by default. */
+  aggregationRule?: keyof typeof AGGREGATION_RULES;
 }
 
 /** Options of {@link setUpConsortium}. */
@@ -136,12 +138,13 @@ export async function setUpConsortium(params: SetUpConsortiumParameters): Promis
   step(`granted the aggregator role to ${aggregator} (votes of admin1 and admin2)`);
 
   const t = params.task;
+  const rule = t.aggregationRule ?? DEMO_AGGREGATION_RULE;
   // Tasks are created by the admin quorum, like every registry change: admin1 proposes, admin2 approves.
   const proposal = await send("proposing the task", sources, () =>
     proposeTask(ledger, {
       specHash: t.specHash,
       genesisModelHash: t.genesisModelHash,
-      aggregationRule: AGGREGATION_RULES[DEMO_AGGREGATION_RULE],
+      aggregationRule: AGGREGATION_RULES[rule],
       minSitesPerRound: t.minSitesPerRound,
       commitWindowSeconds: t.commitWindowSeconds,
       roundsPlanned: t.roundsPlanned,
@@ -155,7 +158,7 @@ export async function setUpConsortium(params: SetUpConsortiumParameters): Promis
       : proposal;
   if (taskId === undefined) throw new FedledgerError("the task proposal reached no quorum");
   step(
-    `created task ${taskId} (proposed by admin1, approved by admin2): ${DEMO_AGGREGATION_RULE} (rule ${AGGREGATION_RULES[DEMO_AGGREGATION_RULE]}), ${t.roundsPlanned} rounds, at least ${t.minSitesPerRound} site(s) per round, ` +
+    `created task ${taskId} (proposed by admin1, approved by admin2): ${rule} (rule ${AGGREGATION_RULES[rule]}), ${t.roundsPlanned} rounds, at least ${t.minSitesPerRound} site(s) per round, ` +
       `${t.commitWindowSeconds} s commit window`,
   );
   return { deployment, registry: registry1, ledger, taskId, aggregator };

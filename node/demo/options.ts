@@ -16,6 +16,14 @@ export const MAX_DEMO_SITES = 30;
  */
 export const DEMO_AGGREGATION_RULE = "fedavg-sparse" as const;
 
+/**
+ * The rule of a demo run: {@link DEMO_AGGREGATION_RULE}, or plain FedAvg under DP, where every update is dense
+ * (noise on every value), so sparse FedAvg gives FedAvg's bytes anyway (docs/privacy.md).
+ */
+export function demoAggregationRule(settings: Pick<DemoSettings, "dpEpsilon">): "fedavg" | "fedavg-sparse" {
+  return settings.dpEpsilon === undefined ? DEMO_AGGREGATION_RULE : "fedavg";
+}
+
 /** Settings of one demo run. */
 export interface DemoSettings {
   /** Number of hospital sites, 1–30; languages cycle nb, sv, da, fi, et. */
@@ -48,6 +56,10 @@ export interface DemoSettings {
   buckets?: number;
   /** Skip the local-only and centralized baselines (tests use this to save time). */
   skipBaselines: boolean;
+  /** Train with DP-SGD: each site's ε budget over the task (σ is derived for the planned rounds). */
+  dpEpsilon?: number;
+  /** δ of the DP guarantee (with dpEpsilon). */
+  dpDelta: number;
 }
 
 /** Defaults of {@link DemoSettings}, tuned so the default run finishes within 3 minutes on 2 cores. */
@@ -64,6 +76,7 @@ export const DEMO_DEFAULTS = {
   commitWindowSeconds: 120,
   pollIntervalMs: 500,
   skipBaselines: false,
+  dpDelta: 1e-5,
 } as const;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -87,6 +100,8 @@ const settingsSchema = z
       .refine((b) => (b & (b - 1)) === 0, { message: "must be a power of two" })
       .optional(),
     skipBaselines: z.boolean().default(DEMO_DEFAULTS.skipBaselines),
+    dpEpsilon: z.number().gt(0).max(1e6).optional(),
+    dpDelta: z.number().gt(0).lt(1).default(DEMO_DEFAULTS.dpDelta),
   })
   .strict();
 
@@ -107,6 +122,8 @@ const FLAGS: Record<string, string> = {
   pollIntervalMs: "--poll-ms",
   buckets: "--buckets",
   skipBaselines: "--skip-baselines",
+  dpEpsilon: "--dp-epsilon",
+  dpDelta: "--dp-delta",
 };
 
 /**

@@ -41,6 +41,19 @@ export interface DemoReport {
   gapToCentralizedPoints?: LanguageF1;
   timings: Record<string, number>;
   auditCommand: string;
+  /** With --dp-epsilon: the task's DP settings and each site's ε, counted from its commits on the chain. */
+  privacy?: DemoPrivacy;
+}
+
+/** The privacy part of the report (docs/privacy.md). */
+export interface DemoPrivacy {
+  epsilonBudget: number;
+  delta: number;
+  noiseMultiplier: number;
+  sampleRate: number;
+  clipNorm: number;
+  stepsPerRound: number;
+  sites: { id: string; address: string; roundsJoined: number; epsilon: number }[];
 }
 
 const ZERO = /^0x0{64}$/;
@@ -113,6 +126,32 @@ function f1(value: number | null | undefined): string {
   return value === null || value === undefined ? "–" : value.toFixed(3);
 }
 
+/** The privacy table of the summary: one row per site with its rounds and ε. */
+export function privacyLines(privacy: DemoPrivacy | undefined): string[] {
+  if (!privacy) return [];
+  const headers = ["Site", "Rounds joined", "ε spent", "Budget"];
+  const rows = privacy.sites.map((s) => [
+    s.id,
+    String(s.roundsJoined),
+    s.epsilon.toFixed(3),
+    `${privacy.epsilonBudget} (δ ${privacy.delta})`,
+  ]);
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ")
+      .trimEnd();
+  return [
+    "",
+    `Differential privacy (DP-SGD, q ${privacy.sampleRate}, σ ${privacy.noiseMultiplier.toFixed(4)}, ` +
+      `C ${privacy.clipNorm}, ${privacy.stepsPerRound} steps per round), ε per site from its commits on the chain:`,
+    line(headers),
+    widths.map((w) => "─".repeat(w)).join("  "),
+    ...rows.map(line),
+  ];
+}
+
 /**
  * The summary lines printed at the end of a run.
  *
@@ -146,6 +185,7 @@ export function summaryLines(report: DemoReport): string[] {
       .trimEnd();
   const finalised = report.rounds.filter((r) => r.status === "Finalized").length;
   return [
+    ...privacyLines(report.privacy),
     "",
     `Macro-F1 per language on ${report.settings.testNotesPerLang} held-out notes each:`,
     line(headers),

@@ -5,6 +5,7 @@
  */
 import { FedledgerError } from "../errors";
 import type { BaselineReport } from "../model/baselines";
+import { dpSteps } from "../privacy/budget";
 import { scoreDemo, startBaselineJob, type BaselineJob } from "./evaluation";
 import type { DemoSettings } from "./options";
 import {
@@ -41,8 +42,10 @@ async function runSteps(session: DemoSession): Promise<DemoReport> {
   // The baselines train in a worker thread while the federation runs: both keep the two cores busy.
   let job: BaselineJob | undefined;
   if (!settings.skipBaselines) {
+    // The baselines are the non-private reference: they train the same spec without DP.
+    const { dp: _dp, ...training } = session.spec.training;
     job = startBaselineJob({
-      spec: session.spec,
+      spec: { ...session.spec, training },
       languages: session.languages,
       notesPerSite: settings.notesPerSite,
       testNotesPerLang: settings.testNotesPerLang,
@@ -119,6 +122,18 @@ async function runSteps(session: DemoSession): Promise<DemoReport> {
       store: session.layout.store,
     }),
   };
+  const dp = session.spec.training.dp;
+  const sites = await session.sitePrivacy();
+  if (dp && sites)
+    report.privacy = {
+      epsilonBudget: dp.epsilonBudget,
+      delta: dp.delta,
+      noiseMultiplier: dp.noiseMultiplier,
+      sampleRate: dp.sampleRate,
+      clipNorm: dp.clipNorm,
+      stepsPerRound: dpSteps(dp, session.spec.training.epochs, 1),
+      sites,
+    };
   await writeReport(session.layout.report, report);
   for (const line of summaryLines(report)) session.io.stdout.write(`${line}\n`);
   return report;

@@ -20,12 +20,13 @@ import { writeModelFile } from "../model/files";
 import { hashModelBytes } from "../model/format";
 import { createInitialModel } from "../model/params";
 import { defaultSpec, specHash, type ModelSpec } from "../model/spec";
+import { planTaskDp, siteEpsilon } from "../privacy/budget";
 import type { Lang } from "../text/labels";
 import { demoLayout, writeAggregatorConfig, writeSiteConfig, type DemoLayout } from "./configs";
 import { setUpConsortium } from "./consortium";
 import { siteNotes, testNotes, writeNotes, type DemoNote } from "./data";
 import { createProgressDisplay, type ProgressDisplay } from "./display";
-import type { DemoSettings } from "./options";
+import { demoAggregationRule, type DemoSettings } from "./options";
 import { describeExit, ProcessGroup, type ManagedProcess, type ProcessExit } from "./processes";
 import { displayPath } from "./report";
 import { RoundTracker, type TrackerSnapshot } from "./roundTracker";
@@ -72,12 +73,26 @@ async function prepareOutputFolder(out: string): Promise<void> {
   );
 }
 
-/** The model spec of a demo run: the default spec with the demo's local epochs (and bucket count). */
+/**
+ * The model spec of a demo run: the default spec with the demo's local epochs (and bucket count); with
+ * `dpEpsilon`, DP-SGD settings whose σ keeps a site that joins every round within (ε, δ) (the same derivation
+ * as `fedledger task create --dp-epsilon`, with its default C and q and CSPRNG noise).
+ */
 export function demoSpec(settings: DemoSettings): ModelSpec {
   const base = defaultSpec();
+  const training = { ...base.training, epochs: settings.localEpochs, lr: settings.learningRate };
+  const dp =
+    settings.dpEpsilon === undefined
+      ? undefined
+      : planTaskDp({
+          epsilon: settings.dpEpsilon,
+          delta: settings.dpDelta,
+          rounds: settings.rounds,
+          epochs: settings.localEpochs,
+        }).dp;
   return defaultSpec({
     features: { ...base.features, ...(settings.buckets ? { buckets: settings.buckets } : {}) },
-    training: { ...base.training, epochs: settings.localEpochs, lr: settings.learningRate },
+    training: dp ? { ...training, dp } : training,
   });
 }
 
@@ -191,6 +206,12 @@ export class DemoSession {
     this.genesis = createInitialModel(this.spec, s.seed);
     await writeModelFile(this.layout.genesis, this.genesis, this.spec);
     await writeFile(this.layout.spec, `${JSON.stringify(this.spec, null, 2)}\n`);
+    const dp = this.spec.training.dp;
+    if (dp)
+      this.note(
+        `DP-SGD at every site: ε budget ${dp.epsilonBudget} at δ ${dp.delta} over ${s.rounds} round(s), ` +
+          `q ${dp.sampleRate}, C ${dp.clipNorm}, σ ${dp.noiseMultiplier.toFixed(4)} (derived), sample count 1 per update`,
+      );
     const consortium = await setUpConsortium({
       rpc: this.rpc,
       provider: this.provider,
@@ -202,6 +223,7 @@ export class DemoSession {
         minSitesPerRound: s.minSites,
         commitWindowSeconds: s.commitWindowSeconds,
         roundsPlanned: s.rounds,
+        aggregationRule: demoAggregationRule(s),
       },
       onStep: (line) => this.note(line),
     });
@@ -366,6 +388,34 @@ export class DemoSession {
     const bytes = await fetchModel(this.aggregatorUrl, hash);
     await writeModelFile(this.layout.finalModel, bytes, this.spec);
     return { hash, bytes };
+  }
+
+  /**
+   * Under DP, each site's privacy spend from the chain: the rounds it committed an update in and their ε
+   * (as the site and the auditor count it); undefined when the task trains without DP.
+   */
+  async sitePrivacy(): Promise<
+    { id: string; address: string; roundsJoined: number; epsilon: number }[] | undefined
+  > {
+    const dp = this.spec.training.dp;
+    if (!dp) return undefined;
+    const task = await getTaskInfo(this.ledger, this.taskId);
+    return Promise.all(
+      this.sites.map(async (site) => {
+        const joined = await Promise.all(
+          Array.from({ length: task.currentRound }, (_, i) =>
+            this.ledger.hasCommitted(this.taskId, i + 1, site.address),
+          ),
+        );
+        const roundsJoined = joined.filter(Boolean).length;
+        return {
+          id: site.id,
+          address: site.address,
+          roundsJoined,
+          epsilon: siteEpsilon(dp, this.spec.training.epochs, roundsJoined),
+        };
+      }),
+    );
   }
 
   /** The round records on the chain (for the report), 1 … current round. */

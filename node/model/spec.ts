@@ -229,7 +229,13 @@ export function canonicalJson(value: unknown): string {
  * @example specHash(defaultSpec()) // "0x…" (64 hex digits)
  */
 export function specHash(spec: ModelSpec): string {
-  return `0x${createHash("sha256")
-    .update(canonicalJson(parseSpec(spec)), "utf8")
-    .digest("hex")}`;
+  return `0x${createHash("sha256").update(specBytes(spec)).digest("hex")}`;
+}
+
+/**
+ * The spec's canonical JSON as UTF-8 bytes: what {@link specHash} hashes, so a content store keeps the spec
+ * under its on-chain spec hash (the aggregator stores it there for auditors).
+ */
+export function specBytes(spec: ModelSpec): Buffer {
+  return Buffer.from(canonicalJson(parseSpec(spec)), "utf8");
 }

@@ -110,6 +110,8 @@ export const siteConfigSchema = z
       .max(2 ** 40)
       .default(DEFAULT_MAX_DOWNLOAD_BYTES),
     keepRunning: z.boolean().default(false),
+    /** Tests only: accept a task whose DP noise is "seeded-test-only" (predictable noise gives no privacy). */
+    allowTestNoise: z.boolean().default(false),
     /** Benchmarks only: use the aggregator's off-chain ledger instead of a chain (see ledgerPort.ts). */
     offLedger: z.boolean().default(false),
   })
@@ -198,6 +200,8 @@ export interface SiteConfig {
   maxDownloadBytes: number;
   /** Keep running (idle) after every task has finished, instead of returning. */
   keepRunning: boolean;
+  /** Tests only: train tasks whose DP noise is "seeded-test-only" instead of refusing to start. */
+  allowTestNoise: boolean;
   /** Benchmarks only: no chain; the aggregator's off-chain ledger over HTTP (ledgerPort.ts). */
   offLedger: boolean;
 }
@@ -223,6 +227,7 @@ const FIELD_HINTS: Record<string, string> = {
   maxRetryDelayMs: 'Set "maxRetryDelayMs" to an integer from 100 to 3600000',
   maxDownloadBytes: 'Set "maxDownloadBytes" to a byte count of at least 1024 (default 268435456, 256 MiB)',
   keepRunning: 'Set "keepRunning" to true or false',
+  allowTestNoise: 'Leave "allowTestNoise" out (it is for tests: seeded DP noise gives no privacy)',
   offLedger: 'Set "offLedger" to true (benchmarks without a chain) or false',
 };
 
@@ -278,6 +283,7 @@ export function parseSiteConfig(value: unknown, baseDir: string, source = "the s
     maxRetryDelayMs: c.maxRetryDelayMs,
     maxDownloadBytes: c.maxDownloadBytes,
     keepRunning: c.keepRunning,
+    allowTestNoise: c.allowTestNoise,
     offLedger: c.offLedger,
   };
 }

@@ -44,6 +44,21 @@ export interface SiteEventFields {
     updateHash: string;
     bytes: number;
     ms: number;
+    /** Under DP: ε the site has spent on the task once this update is published (in its metrics too). */
+    dpEpsilon?: number;
+  };
+  /** Under DP: the round would take the site's ε past the task's budget, so it neither trains nor commits. */
+  privacy_budget_exhausted: {
+    task: string;
+    round: number;
+    /** Rounds of the task this site already committed an update in. */
+    roundsJoined: number;
+    /** ε spent over those rounds. */
+    epsilonSpent: number;
+    /** ε after this round, had it joined. */
+    epsilonWithRound: number;
+    epsilonBudget: number;
+    delta: number;
   };
   committed: {
     task: string;
@@ -111,6 +126,7 @@ const WARN: ReadonlySet<SiteEventType> = new Set([
   "upload_missing",
   "retrying",
   "final_model_unavailable",
+  "privacy_budget_exhausted",
 ]);
 const ERROR: ReadonlySet<SiteEventType> = new Set(["base_model_rejected", "upload_refused"]);
 

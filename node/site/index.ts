@@ -31,3 +31,4 @@ export {
 } from "./events";
 export { splitNotes, type NoteSplit } from "./split";
 export { SiteState, ROUND_PHASES, type RoundPhase, type RoundRecord, type FinalRecord } from "./state";
+export { dpReportMetrics, privacySpend, type PrivacySpend } from "./privacySpend";

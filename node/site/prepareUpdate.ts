@@ -12,6 +12,7 @@ import { readWeights } from "../model/params";
 import { Prng } from "../model/prng";
 import { trainLocal } from "../model/train";
 import { siteEvent } from "./events";
+import { dpReportMetrics, type PrivacySpend } from "./privacySpend";
 import type { SiteRuntime, SiteTask } from "./runtime";
 import { reportMetrics, validationScores } from "./siteMetrics";
 
@@ -79,12 +80,17 @@ async function fetchBase(rt: SiteRuntime, task: SiteTask, round: RoundInfo): Pro
 /**
  * Fetches, checks, evaluates and trains; emits base_model_fetched (or base_model_rejected), model_evaluated and
  * trained. Throws RoundDeferredError when the base model is refused. Deterministic for a backend: the same
- * base model, notes and seed give the same update bytes and metrics.
+ * base model, notes and seed give the same update bytes and metrics (under DP with CSPRNG noise, the same
+ * metrics but other bytes).
+ *
+ * Under DP (`spend` given, from privacySpend) the committed sample count is 1 and the metrics are the privacy
+ * spend only (dpReportMetrics): the note count, the validation scores and the loss are not covered by ε.
  */
 export async function prepareUpdate(
   rt: SiteRuntime,
   task: SiteTask,
   round: RoundInfo,
+  spend?: PrivacySpend,
 ): Promise<PreparedUpdate> {
   const taskLabel = task.id.toString();
   const base = await fetchBase(rt, task, round);
@@ -109,29 +115,31 @@ export async function prepareUpdate(
     base,
     notes: rt.train,
     seed: roundSeed(rt.training.seed, task.id, round.round),
-    epochs: rt.training.epochs,
+    epochs: task.spec.training.dp ? undefined : rt.training.epochs,
     lr: rt.training.lr,
     batchSize: rt.training.batchSize,
   });
   const updateHash = hashModelBytes(trained.delta);
   const loss = trained.losses[trained.losses.length - 1] ?? Number.NaN;
-  const metrics = reportMetrics(scores, loss);
+  const metrics = spend ? dpReportMetrics(spend) : reportMetrics(scores, loss);
+  const numSamples = spend ? 1 : trained.numSamples;
   rt.emit(
     siteEvent("trained", {
       task: taskLabel,
       round: round.round,
-      numSamples: trained.numSamples,
+      numSamples,
       epochs: trained.losses.length,
       loss,
       updateHash,
       bytes: trained.delta.length,
       ms: Date.now() - started,
+      ...(spend ? { dpEpsilon: spend.epsilonWithRound } : {}),
     }),
   );
   return {
     bytes: trained.delta,
     updateHash,
-    numSamples: trained.numSamples,
+    numSamples,
     metrics,
     metricsHash: metricsHash(metrics),
   };

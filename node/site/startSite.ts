@@ -13,6 +13,7 @@ import { resolvePassword } from "../chain/password";
 import { resolveSigner } from "../chain/signer";
 import { FedledgerError, UsageError } from "../errors";
 import { initBackend } from "../model/backend";
+import { assertProductionNoise } from "../model/dp";
 import { readSpecFile } from "../model/files";
 import { specHash, type ModelSpec } from "../model/spec";
 import { ConsortiumRegistry__factory, TrainingLedger__factory } from "../../typechain-types";
@@ -54,7 +55,34 @@ async function signerFor(
 }
 
 async function readSpecs(config: SiteConfig): Promise<ModelSpec[]> {
-  return Promise.all(config.tasks.map((t) => readSpecFile(t.modelSpec)));
+  const specs = await Promise.all(config.tasks.map((t) => readSpecFile(t.modelSpec)));
+  specs.forEach((spec, i) => checkDpSpec(config, spec, i));
+  return specs;
+}
+
+/**
+ * A DP task's spec fixes the noisy steps the budget was accounted for, so the config may not change the
+ * epochs; and its noise must be the CSPRNG unless the config is a test's (allowTestNoise).
+ */
+function checkDpSpec(config: SiteConfig, spec: ModelSpec, i: number): void {
+  const dp = spec.training.dp;
+  if (!dp) return;
+  const file = config.tasks[i].modelSpec;
+  if (config.training.epochs !== undefined && config.training.epochs !== spec.training.epochs)
+    throw new UsageError(
+      `training.epochs ${config.training.epochs} differs from the ${spec.training.epochs} epochs of the DP task spec ${file}`,
+      "Leave training.epochs out: under DP the task's spec fixes the number of noisy steps its ε budget covers",
+    );
+  if (!config.allowTestNoise) {
+    try {
+      assertProductionNoise(spec);
+    } catch (err) {
+      throw new UsageError(
+        `task ${config.tasks[i].id} (${file}): ${(err as Error).message}`,
+        'Ask the task creator for a spec with training.dp.noise "csprng"; seeded noise gives no privacy',
+      );
+    }
+  }
 }
 
 async function connectLedger(config: SiteConfig) {

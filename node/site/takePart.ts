@@ -11,14 +11,16 @@ import { signUpdate } from "../fl/signature";
 import { aggregatorHoldsUpdate } from "./aggregatorHolds";
 import { siteEvent } from "./events";
 import { prepareUpdate, type PreparedUpdate } from "./prepareUpdate";
+import { privacySpend } from "./privacySpend";
 import type { SiteRuntime, SiteTask } from "./runtime";
 import type { RoundRecord } from "./state";
 
 /**
  * How a round ended for this site: its update is with the aggregator; it missed the commit window; the
- * aggregator refused the upload for good; or the site committed an update whose bytes it can no longer produce.
+ * aggregator refused the upload for good; the site committed an update whose bytes it can no longer produce; or,
+ * under DP, joining the round would pass the task's ε budget, so the site sat it out.
  */
-export type RoundOutcome = "uploaded" | "missed" | "refused" | "unrecoverable";
+export type RoundOutcome = "uploaded" | "missed" | "refused" | "unrecoverable" | "over_budget";
 
 /** The service was asked to stop between two steps of a round. */
 export class StopRequestedError extends Error {
@@ -255,12 +257,34 @@ export async function takePart(
 ): Promise<RoundOutcome> {
   const taskLabel = task.id.toString();
   let saved = await savedRound(rt, task, round);
+  // Under DP: what this site has spent on the task, and whether this round still fits the budget. A round
+  // already trained or committed was within the budget when it was; a new one past it is not trained at all.
+  const spend = await privacySpend(rt, task, round.round);
+  if (
+    spend &&
+    !spend.withinBudget &&
+    !saved &&
+    !(await rt.ledger.hasCommitted(task.id, round.round, rt.site))
+  ) {
+    rt.emit(
+      siteEvent("privacy_budget_exhausted", {
+        task: taskLabel,
+        round: round.round,
+        roundsJoined: spend.roundsJoined,
+        epsilonSpent: spend.epsilonSpent,
+        epsilonWithRound: spend.epsilonWithRound,
+        epsilonBudget: spend.epsilonBudget,
+        delta: spend.delta,
+      }),
+    );
+    return "over_budget";
+  }
   // Without a saved update, both paths below train the same deterministic update: start training while the
   // ledger answers whether this site already committed, rather than after (one round trip less per round).
   // Both are waited for before a failure is thrown, so a failed read never leaves a training running.
   const [asked, trained] = await Promise.allSettled([
     rt.ledger.hasCommitted(task.id, round.round, rt.site),
-    saved ? undefined : prepareUpdate(rt, task, round),
+    saved ? undefined : prepareUpdate(rt, task, round, spend),
   ]);
   if (asked.status === "rejected") throw asked.reason;
   if (trained.status === "rejected") throw trained.reason;
@@ -281,7 +305,7 @@ export async function takePart(
     }
     if (!saved) {
       // The state is lost: training is deterministic, so rebuild the update and check it is the committed one.
-      const update = early ?? (await prepareUpdate(rt, task, round));
+      const update = early ?? (await prepareUpdate(rt, task, round, spend));
       if (!(await commitMatches(rt, task, round.round, update))) return unrecoverable(rt, task, round);
       const record = await rt.state.write(recordOf(task, round, update, "committed"), update.bytes);
       saved = { record, bytes: update.bytes };
@@ -306,7 +330,7 @@ export async function takePart(
     }
   } else {
     if (!saved) {
-      const update = early ?? (await prepareUpdate(rt, task, round));
+      const update = early ?? (await prepareUpdate(rt, task, round, spend));
       const record = await rt.state.write(recordOf(task, round, update, "trained"), update.bytes);
       saved = { record, bytes: update.bytes };
     }

@@ -77,6 +77,9 @@ class ScriptedLedger implements AggregatorLedger {
   async isAggregator() {
     return true;
   }
+  async readerRoles() {
+    return [];
+  }
   async task() {
     return this.taskInfo();
   }
@@ -86,7 +89,13 @@ class ScriptedLedger implements AggregatorLedger {
   async snapshot(): Promise<ChainSnapshot> {
     this.snapshotCalls++;
     if (this.failSnapshot) throw this.failSnapshot();
-    return { task: this.taskInfo(), round: this.info(), activeSites: this.commitCount, chainTime: 0 };
+    return {
+      task: this.taskInfo(),
+      round: this.info(),
+      activeSites: this.commitCount,
+      earlyCloseAllowed: true,
+      chainTime: 0,
+    };
   }
   async commits(): Promise<CommitEvent[]> {
     return [];
@@ -237,6 +246,30 @@ describe("round driver faults (scripted ledger, real store)", function () {
     const excluded = events("update_excluded");
     expect(excluded).to.have.length(1);
     expect(String(excluded[0].fields.reason)).to.match(/sample count 1152921504606846976 is above/);
+  });
+
+  it("leaves out an upload whose record was changed on disk after it was accepted", async function () {
+    const ledger = new ScriptedLedger(base, 1, 2);
+    const ok = await stored(ledger, 0, deltaFor(spec, 1), 100n);
+    const changed = await stored(ledger, 1, deltaFor(spec, 2), 100n);
+    // Someone with access to the disk points the record at other bytes (also in the store).
+    const other = await store.put(deltaFor(spec, 9, 0.5));
+    const files = (await fs.readdir(dir, { recursive: true })).filter((f) =>
+      f.endsWith(`${changed.site.toLowerCase()}.json`),
+    );
+    expect(files).to.have.length(1);
+    const file = path.join(dir, files[0]);
+    const record = JSON.parse(await fs.readFile(file, "utf8")) as UploadRecord;
+    await fs.writeFile(file, JSON.stringify({ ...record, updateHash: other }));
+    const d = driver(ledger);
+    await d.step();
+    expect(ledger.finalized).to.have.length(1);
+    expect(ledger.finalized[0].includedCount).to.equal(1);
+    const expected = await fedAvgAggregate(genesis, [{ ...ok, bytes: async () => ok.bytes }]);
+    expect(ledger.finalized[0].modelHash).to.equal(sha256(expected));
+    const [excluded] = events("update_excluded");
+    expect(excluded.fields.site).to.equal(changed.site);
+    expect(String(excluded.fields.reason)).to.equal("the stored record differs from the site's commit");
   });
 
   it("leaves out the update the rule names when it cannot use it, instead of retrying forever", async function () {

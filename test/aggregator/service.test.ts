@@ -12,7 +12,7 @@ import type { Logger } from "../../node/aggregator/log";
 import { startAggregatorService, type AggregatorService } from "../../node/aggregator/service";
 import { buildUpdateTree, fedAvgAggregate, metricsHash, signUpdate, type Metrics } from "../../node/fl";
 import { decodeModel, encodeModel } from "../../node/model/format";
-import { defaultSpec } from "../../node/model/spec";
+import { defaultSpec, specBytes } from "../../node/model/spec";
 import { ContentStore } from "../../node/store";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
 import {
@@ -136,6 +136,13 @@ describe("aggregator service (in-process chain, real HTTP)", function () {
     });
     expect(round.baseModelHash).to.equal(sha256(genesis));
     expect((await fetchModel(url, sha256(genesis))).equals(genesis)).to.equal(true);
+  });
+
+  it("serves the task's spec under its on-chain spec hash, for auditors", async function () {
+    const onChain = (await ledger.getTask(task)).specHash;
+    const bytes = await fetchModel(url, onChain);
+    expect(sha256(bytes)).to.equal(onChain);
+    expect(JSON.parse(bytes.toString("utf8"))).to.deep.equal(JSON.parse(specBytes(spec).toString("utf8")));
   });
 
   it("accepts signed uploads of committed updates, and a repeat is idempotent", async function () {

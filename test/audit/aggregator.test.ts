@@ -29,6 +29,16 @@ describe("audit of a history made by the aggregator service", function () {
   let ledger: TrainingLedger;
   let finalModel: Buffer;
   let storeDir: string;
+  let auditor: Signer;
+
+  /** The store directory as it is, or the aggregator's URL with downloads signed by the auditor. */
+  async function openStore(store: string) {
+    return store === storeDir
+      ? openObjectSource(store)
+      : openObjectSource(store, {
+          credentials: { signer: auditor, chainId: 31337n, ledger: await ledger.getAddress() },
+        });
+  }
 
   async function waitFor<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
     const end = Date.now() + 20_000;
@@ -72,9 +82,11 @@ describe("audit of a history made by the aggregator service", function () {
   before(async function () {
     const signers = await ethers.getSigners();
     const [admin, aggregator] = [signers[0], signers[3]];
+    auditor = signers[4];
     const sites = signers.slice(5, 8);
     const registry = await new ConsortiumRegistry__factory(admin).deploy([await admin.getAddress()], 1);
     await (await registry.voteRole(id("AGGREGATOR_ROLE"), await aggregator.getAddress(), true)).wait();
+    await (await registry.voteRole(id("AUDITOR_ROLE"), await auditor.getAddress(), true)).wait();
     for (const [i, site] of sites.entries())
       await (
         await registry.proposeSite(
@@ -130,7 +142,7 @@ describe("audit of a history made by the aggregator service", function () {
         ledger,
         provider: ethers.provider,
         modelBytes: finalModel,
-        source: await openObjectSource(store),
+        source: await openStore(store),
       });
       expect(report.verdict, report.firstBrokenLink?.message).to.equal("passed");
       expect(report.store.kind).to.equal(store === storeDir ? "directory" : "aggregator");
@@ -161,7 +173,7 @@ describe("audit of a history made by the aggregator service", function () {
       ledger,
       provider: ethers.provider,
       modelBytes: finalModel,
-      source: await openObjectSource(service.url),
+      source: await openStore(service.url),
     });
     expect(report.firstBrokenLink).to.deep.include({ code: "update_missing", round: 2, expected: victim });
     expect(report.firstBrokenLink?.message).to.contain(service.url);

@@ -51,6 +51,7 @@ describe("fedledger audit (CLI)", function () {
       registry: h.registryAddress,
       ledger: h.ledgerAddress,
       deployBlock: h.deployBlock,
+      deployBlockHash: (await connection.provider.getBlock(h.deployBlock))?.hash ?? undefined,
       deployer: wallet("admin1").address,
       quorum: 1,
       admins: [wallet("admin1").address],

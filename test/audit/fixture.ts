@@ -21,6 +21,7 @@ import { metricsHash, type Metrics } from "../../node/fl/metrics";
 import { signUpdate } from "../../node/fl/signature";
 import { encodeModel, hashModelBytes, type NamedTensor } from "../../node/model/format";
 import { Prng } from "../../node/model/prng";
+import { canonicalJson as canonicalSpecJson, specHash, type ModelSpec } from "../../node/model/spec";
 import { ContentStore, type UploadRecord } from "../../node/store";
 
 /** The accounts that act in a history; every signer must be connected to the chain's provider. */
@@ -93,6 +94,13 @@ export interface BuildHistoryOptions {
    * as a site leaves the feature rows of notes it never saw untouched.
    */
   zeroShare?: number;
+  /**
+   * The task's model spec: its hash is recorded on the chain (instead of a placeholder) and its canonical JSON
+   * is put in the store, where the auditor finds it by that hash.
+   */
+  spec?: ModelSpec;
+  /** The metrics site `site` commits in `round`, having committed in `joined` rounds so far (this one included). */
+  siteMetrics?: (round: number, site: number, joined: number) => Metrics;
 }
 
 /** One site's update in a round. */
@@ -226,9 +234,10 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
   const genesisBytes = options.genesisBytes ?? randomModel(layout, prng, 0.2);
   const genesisHash = await store.put(genesisBytes);
   const taskId = (await ledger.taskCount()) + 1n;
+  if (options.spec) await store.put(Buffer.from(canonicalSpecJson(options.spec), "utf8"));
   await mined(
     ledger.createTask(
-      hashModelBytes(Buffer.from("audit test task spec")),
+      options.spec ? specHash(options.spec) : hashModelBytes(Buffer.from("audit test task spec")),
       genesisHash,
       options.recordedRule ?? rule.id,
       1,
@@ -239,10 +248,12 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
 
   const asAggregator = ledger.connect(actors.aggregator);
   const history: HistoryRound[] = [];
+  const joined = actors.sites.map(() => 0);
   let parentHash = genesisHash;
   for (let round = 1; round <= rounds; round++) {
     await mined(asAggregator.openRound(taskId, parentHash));
     if (round === options.abortRound) {
+      joined[0] += 1;
       const bytes = randomModel(layout, prng, 0.02);
       const zero = `0x${"00".repeat(32)}`;
       await mined(
@@ -269,6 +280,8 @@ export async function buildHistory(options: BuildHistoryOptions): Promise<Histor
         metrics: { loss: round4(prng.next()), macroF1: round4(prng.next()), numValidation: 100 + i },
         bytes,
       };
+      joined[i] += 1;
+      if (options.siteMetrics) update.metrics = options.siteMetrics(round, i, joined[i]);
       updates.push(update);
       const mHash = metricsHash(update.metrics);
       await mined(

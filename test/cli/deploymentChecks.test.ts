@@ -123,6 +123,32 @@ describe("fedledger CLI: deployment cross-checks", function () {
     );
   });
 
+  it("makes the auditor's commands check the deployment file too (exit 2, a source error)", async function () {
+    const swapped = await writeDeployment("audit-swapped.json", {
+      ...good,
+      registry: good.ledger,
+      ledger: good.registry,
+    });
+    const lineage = (file: string, extra: string[] = []) =>
+      runCli(["audit", "lineage", "--model", `0x${"ab".repeat(32)}`, ...extra], {
+        env: { FEDLEDGER_DEPLOYMENT: file },
+      });
+    expectOneLineError(
+      await lineage(swapped),
+      2,
+      /audit-swapped\.json has the registry and ledger addresses swapped/,
+    );
+    expectOneLineError(
+      await lineage(goodFile, ["--rpc", other.url]),
+      2,
+      /is not the chain the deployment at .*good\.json was made on/,
+    );
+    // With the right file, the check passes and the audit gets as far as the unknown model.
+    const res = await lineage(goodFile);
+    expect(res.code).to.equal(1);
+    expect(res.stderr).not.to.match(/deployment/);
+  });
+
   it("refuses a ledger that belongs to another registry", async function () {
     const { provider } = await connectChain({ rpc: chain().url });
     let foreign: string;

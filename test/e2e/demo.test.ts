@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { connectContracts } from "../../node/chain/contracts";
 import { loadDeployment } from "../../node/chain/deployment";
 import { getRoundInfo, getTaskInfo } from "../../node/chain/tasks";
+import type { DemoReport } from "../../node/demo/report";
 import { runDemo } from "../../node/demo/runDemo";
 import { writeOffLedgerRun } from "../../node/demo/offLedger";
 import { DemoSession } from "../../node/demo/session";
@@ -20,11 +21,25 @@ import { makeTempDir, removeTempDir, runCli } from "../helpers/cli";
 import { CapturedOutput, smallDemoSettings, storedObjectHash, waitForLogEvent } from "./helpers";
 
 describe("e2e: demo with 3 sites × 2 rounds through real processes", function () {
-  this.timeout(150_000);
+  // A test run alone also makes the undisturbed run it compares with.
+  this.timeout(300_000);
   const chain = useEmbeddedChain();
   let dir: string;
-  let undisturbedFinalModel: string | undefined;
   let output: CapturedOutput;
+  let undisturbedRun:
+    Promise<{ settings: ReturnType<typeof smallDemoSettings>; report: DemoReport }> | undefined;
+
+  /**
+   * The undisturbed demo run, started by whichever test needs it first, so that each test also stands alone
+   * (`--grep SIGKILL`). Its final model is the reference the disturbed runs must reproduce.
+   */
+  function undisturbed() {
+    undisturbedRun ??= (async () => {
+      const settings = smallDemoSettings({ out: `${dir}/demo`, rpc: chain().url });
+      return { settings, report: await runDemo({ settings, io: { stdout: output } }) };
+    })();
+    return undisturbedRun;
+  }
 
   before(async function () {
     dir = await makeTempDir("fedledger-e2e-");
@@ -40,8 +55,7 @@ describe("e2e: demo with 3 sites × 2 rounds through real processes", function (
   });
 
   it("records models whose bytes are in the store, with every update provably under the round's root, and the auditor verifies the final model", async function () {
-    const settings = smallDemoSettings({ out: `${dir}/demo`, rpc: chain().url });
-    const report = await runDemo({ settings, io: { stdout: output } });
+    const { settings, report } = await undisturbed();
 
     const deploymentFile = `${settings.out}/deployment.json`;
     const storeDir = `${settings.out}/aggregator/store`;
@@ -79,7 +93,6 @@ describe("e2e: demo with 3 sites × 2 rounds through real processes", function (
       const task = await getTaskInfo(ledger, taskId);
       expect(report.finalModel.hash).to.equal(task.latestModelHash.toLowerCase());
       expect(report.rounds.map((r) => r.status)).to.deep.equal(["Finalized", "Finalized"]);
-      undisturbedFinalModel = report.finalModel.hash;
     } finally {
       provider.destroy();
     }
@@ -103,7 +116,7 @@ describe("e2e: demo with 3 sites × 2 rounds through real processes", function (
   });
 
   it("gives the same final model when the aggregator is killed (SIGKILL) after accepting the updates and restarted", async function () {
-    if (!undisturbedFinalModel) this.skip();
+    const undisturbedFinalModel = (await undisturbed()).report.finalModel.hash;
     const settings = smallDemoSettings({ out: `${dir}/restart`, rpc: chain().url });
     const session = await DemoSession.prepare(settings, { stdout: output });
     try {
@@ -136,7 +149,7 @@ describe("e2e: demo with 3 sites × 2 rounds through real processes", function (
   });
 
   it("gives the same final model with the ledger switched off (off-chain ledger, same processes and training)", async function () {
-    if (!undisturbedFinalModel) this.skip();
+    const undisturbedFinalModel = (await undisturbed()).report.finalModel.hash;
     const settings = smallDemoSettings({ out: `${dir}/ledger-off`, rpc: chain().url });
     const session = await DemoSession.prepare(settings, { stdout: output });
     try {

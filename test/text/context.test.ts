@@ -53,6 +53,13 @@ describe("text/context", () => {
     ["Äidillä on sydämentahdistin.", "fi", "äidillä fam:on fam:sydämentahdistin ."],
     ["Ei voida sulkea pois tahdistinta.", "fi", "ei voida sulkea pois tahdistinta ."],
     ["Tahdistimen asennusta harkitaan.", "fi", "plan:tahdistimen plan:asennusta harkitaan ."],
+    // "No problems with / no shocks from" a device says the device is there (pseudo-negations).
+    ["ICD:n kanssa ei ole ollut mitään ongelmia.", "fi", "icd:n kanssa ei ole ollut mitään ongelmia ."],
+    ["Ei iskuja, ICD toimii.", "fi", "ei iskuja , icd toimii ."],
+    ["Ingen chock från ICD:n.", "sv", "ingen chock från icd:n ."],
+    ["Ingen støt fra ICD.", "nb", "ingen støt fra icd ."],
+    ["Ingen stød fra ICD.", "da", "ingen stød fra icd ."],
+    ["ICD šokke ei ole andnud.", "et", "icd šokke ei ole andnud ."],
     // Estonian: "pole" and "puudub" both ways, scope end at "aga".
     ["Südamestimulaatorit pole.", "et", "neg:südamestimulaatorit pole ."],
     ["Patsiendil pole südamestimulaatorit.", "et", "patsiendil pole neg:südamestimulaatorit ."],

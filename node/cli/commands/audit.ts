@@ -94,7 +94,10 @@ export function registerAuditCommands(program: Command): void {
       "after",
       "\nExit codes: 0 every link holds (findings are printed as warnings), 1 a broken link (named on stderr) or," +
         " with --strict, a finding, 2 usage error or unreachable chain/store." +
-        "\n\nExample:\n  fedledger audit verify --model global-r3.flm --store ./aggregator-store",
+        "\n\nAn aggregator URL serves the sites' updates only to signed reads of an admin, auditor or aggregator:" +
+        " pass the auditor's --keystore (or --dev-account auditor on the embedded chain) and each download is signed." +
+        "\n\nExamples:\n  fedledger audit verify --model global-r3.flm --store ./aggregator-store" +
+        "\n  fedledger audit verify --model global-r3.flm --store http://127.0.0.1:8760 --keystore auditor.json",
     );
   addSignerOptions(addChainOptions(verify)).action(async (opts: VerifyFlags) => {
     if (!opts.store)
@@ -103,9 +106,20 @@ export function registerAuditCommands(program: Command): void {
         "Pass the aggregator's store directory or URL (or FEDLEDGER_STORE)",
       );
     const bytes = await readModelFile(opts.model);
-    const source = await openObjectSource(opts.store);
+    const opened = await openObjectSource(opts.store);
+    const store = opts.store;
     await withLedger(opts, async (target) => {
-      const signer = opts.record ? await resolveSigner(opts, target.provider, target.chainId) : undefined;
+      // An aggregator serves sites' updates only to signed reads: the signer's key signs them when given.
+      const signsReads =
+        opened.kind === "aggregator" && (opts.keystore !== undefined || opts.devAccount !== undefined);
+      const signer =
+        opts.record || signsReads ? await resolveSigner(opts, target.provider, target.chainId) : undefined;
+      const source =
+        signer && opened.kind === "aggregator"
+          ? await openObjectSource(store, {
+              credentials: { signer, chainId: target.chainId, ledger: String(target.ledger.target) },
+            })
+          : opened;
       const report = await verifyModel({
         ledger: target.ledger,
         provider: target.provider,
@@ -172,10 +186,18 @@ export function registerAuditCommands(program: Command): void {
           provider: target.provider,
           modelHash,
           source,
+          modelFile: /^0x[0-9a-fA-F]{64}$/.test(opts.model) ? undefined : opts.model,
           registryFromBlock: target.registryFromBlock,
         });
         if (opts.format === "json") printJson(doc);
         else process.stdout.write(formatLineage(doc, opts.format));
+        const privacyBreak = doc.privacyBreaks[0];
+        if (privacyBreak)
+          throw new FedledgerError(
+            `privacy budget check failed: ${privacyBreak.message}` +
+              (doc.privacyBreaks.length > 1 ? ` (${doc.privacyBreaks.length} in all)` : ""),
+            { exitCode: 1 },
+          );
       } catch (err) {
         if (err instanceof LineageBreak) throw new FedledgerError(err.message, { exitCode: 1 });
         throw err;

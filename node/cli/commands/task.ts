@@ -1,5 +1,14 @@
-import type { Command } from "commander";
+import { writeFile } from "node:fs/promises";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { FedledgerError, UsageError } from "../../errors";
+import { readSpecFile } from "../../model/files";
+import { parseSpec, specHash as hashSpec, type DpConfig, type ModelSpec } from "../../model/spec";
+import {
+  DEFAULT_DP_CLIP_NORM,
+  DEFAULT_DP_SAMPLE_RATE,
+  planTaskDp,
+  type TaskDpPlan,
+} from "../../privacy/budget";
 import { roleHolders } from "../../chain/roles";
 import {
   approveTask,
@@ -22,7 +31,15 @@ import { parseBytes32, parseInteger } from "./inputs";
 import { printFields, printJson, printLines } from "./output";
 
 interface CreateOptions extends ChainFlags, SignerFlags {
-  specHash: string;
+  specHash?: string;
+  spec?: string;
+  specOut?: string;
+  dpEpsilon?: number;
+  dpDelta?: number;
+  dpClip?: number;
+  dpSampleRate?: number;
+  dpSigma?: number;
+  dpNoise?: DpConfig["noise"];
   genesis: string;
   rule: string;
   minSites: string;
@@ -45,6 +62,117 @@ function parseRule(value: string): number {
   );
 }
 
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** A commander parser for a decimal number in (0, max] (or (0, max) with `open`). */
+function positiveNumber(max: number, open = false): (value: string) => number {
+  return (value) => {
+    const x = Number(value);
+    if (!DECIMAL.test(value.trim()) || !Number.isFinite(x) || x <= 0 || (open ? x >= max : x > max))
+      throw new InvalidArgumentError(
+        `expected a number above 0 and ${open ? "below" : "at most"} ${max}, such as 0.25 or 1e-5.`,
+      );
+    return x;
+  };
+}
+
+/** What `task create` learned about the spec: its hash, and with DP flags the written spec and DP plan. */
+interface SpecChoice {
+  specHash: string;
+  specFile?: string;
+  dp?: TaskDpPlan;
+}
+
+/**
+ * The task's spec hash: `--spec-hash`, or the hash of `--spec <file>`; with `--dp-epsilon`, the spec with the
+ * DP settings (σ derived or checked for the planned rounds) is written to `--spec-out` and its hash is used.
+ */
+async function chooseSpec(opts: CreateOptions, rounds: number): Promise<SpecChoice> {
+  const dpFlags = (
+    [
+      ["--dp-delta", opts.dpDelta],
+      ["--dp-clip", opts.dpClip],
+      ["--dp-sample-rate", opts.dpSampleRate],
+      ["--dp-sigma", opts.dpSigma],
+      ["--dp-noise", opts.dpNoise],
+    ] as const
+  ).filter(([, v]) => v !== undefined);
+  const wantsDp = opts.dpEpsilon !== undefined;
+  if (!wantsDp && dpFlags.length > 0)
+    throw new UsageError(
+      `${dpFlags[0][0]} needs --dp-epsilon`,
+      "Give the task's ε budget with --dp-epsilon (and --dp-delta) to train it with differential privacy",
+    );
+  if (opts.specHash !== undefined && opts.spec !== undefined)
+    throw new UsageError("give --spec-hash or --spec, not both", "--spec <file> computes the hash itself");
+  if (opts.specHash === undefined && opts.spec === undefined)
+    throw new UsageError(
+      "give the task's model spec with --spec <file>, or its hash with --spec-hash <0x…>",
+      "`fedledger train` writes a spec next to every model file (<model>.spec.json)",
+    );
+  if (opts.specOut !== undefined && !wantsDp)
+    throw new UsageError("--spec-out is written only with --dp-epsilon", "Leave --spec-out out");
+  if (opts.specHash !== undefined) {
+    if (wantsDp)
+      throw new UsageError(
+        "--dp-epsilon needs the model spec itself: pass --spec <file> instead of --spec-hash",
+        "The DP settings go into the spec, so the task's spec hash covers them",
+      );
+    return { specHash: parseBytes32(opts.specHash, "--spec-hash") };
+  }
+  const spec = await readSpecFile(opts.spec as string);
+  if (!wantsDp) return { specHash: hashSpec(spec), specFile: opts.spec };
+  if (opts.dpDelta === undefined)
+    throw new UsageError("--dp-epsilon needs --dp-delta", "Pick δ well below 1/(notes per site), e.g. 1e-5");
+  if (opts.specOut === undefined)
+    throw new UsageError(
+      "--dp-epsilon needs --spec-out <file>: the spec with the DP settings is written there",
+      "Give every site and the aggregator that file as the task's modelSpec",
+    );
+  if (spec.training.dp)
+    throw new UsageError(
+      `the spec ${opts.spec} already has training.dp settings`,
+      "Start from a spec without training.dp, or pass it with --spec alone",
+    );
+  const plan = planTaskDp({
+    epsilon: opts.dpEpsilon as number,
+    delta: opts.dpDelta,
+    rounds,
+    epochs: spec.training.epochs,
+    clipNorm: opts.dpClip,
+    sampleRate: opts.dpSampleRate,
+    noiseMultiplier: opts.dpSigma,
+    noise: opts.dpNoise,
+    names: {
+      epsilon: "--dp-epsilon",
+      delta: "--dp-delta",
+      clipNorm: "--dp-clip",
+      sampleRate: "--dp-sample-rate",
+      noiseMultiplier: "--dp-sigma",
+    },
+  });
+  const withDp: ModelSpec = parseSpec(
+    { ...spec, training: { ...spec.training, dp: plan.dp } },
+    "the spec with --dp-* settings",
+  );
+  await writeFile(opts.specOut, `${JSON.stringify(withDp, null, 2)}\n`);
+  return { specHash: hashSpec(withDp), specFile: opts.specOut, dp: plan };
+}
+
+/** The spec fields of `task create --json`. */
+function specFields(choice: SpecChoice): Record<string, unknown> {
+  if (!choice.specFile) return {};
+  const out: Record<string, unknown> = { specFile: choice.specFile };
+  if (choice.dp)
+    out.dp = {
+      ...choice.dp.dp,
+      stepsPerRound: choice.dp.stepsPerRound,
+      epsilonPlanned: choice.dp.epsilonPlanned,
+      sigmaDerived: choice.dp.sigmaDerived,
+    };
+  return out;
+}
+
 function formatTime(unixSeconds: number): string {
   return unixSeconds === 0 ? "-" : new Date(unixSeconds * 1000).toISOString();
 }
@@ -54,10 +182,11 @@ async function reportTaskVote(
   session: SigningSession,
   vote: TaskVoteResult,
   json: boolean | undefined,
+  extra: Record<string, unknown> = {},
 ): Promise<void> {
   const { proposalId, approvals, quorum, transaction, block } = vote;
   if (vote.taskId === undefined) {
-    if (json) return printJson({ proposalId, approvals, quorum, taskId: null, transaction, block });
+    if (json) return printJson({ proposalId, approvals, quorum, taskId: null, transaction, block, ...extra });
     return printLines(
       `approval recorded (${approvals} of ${quorum}) for task proposal ${proposalId}; the task is created when ` +
         `${quorum - approvals} more admin(s) approve it with \`fedledger task approve ${proposalId}\``,
@@ -65,7 +194,7 @@ async function reportTaskVote(
   }
   if (json) {
     const info = await getTaskWithRounds(session.ledger, vote.taskId);
-    return printJson({ ...info, proposalId, approvals, quorum, transaction });
+    return printJson({ ...info, proposalId, approvals, quorum, transaction, ...extra });
   }
   printLines(`task ${vote.taskId} created (block ${block})`);
 }
@@ -79,7 +208,46 @@ export function registerTaskCommands(program: Command): void {
     .description(
       "propose a training task (admins only), counting your approval; at the quorum it is created and its id printed",
     )
-    .requiredOption("--spec-hash <0x…>", "hash of the task specification document (model, data, labels)")
+    .option("--spec-hash <0x…>", "hash of the task's model spec (or give the spec itself with --spec)")
+    .option("--spec <file>", "the task's model spec (JSON); its hash goes on the chain")
+    .option(
+      "--spec-out <file>",
+      "with --dp-epsilon: where to write the spec with the DP settings (give it to every site)",
+    )
+    .addOption(
+      new Option("--dp-epsilon <ε>", "train with DP-SGD: each site's ε budget over the whole task").argParser(
+        positiveNumber(1e6),
+      ),
+    )
+    .addOption(
+      new Option("--dp-delta <δ>", "δ of the task's (ε, δ) guarantee, 0 < δ < 1").argParser(
+        positiveNumber(1, true),
+      ),
+    )
+    .addOption(
+      new Option(
+        "--dp-clip <C>",
+        `L2 clipping norm of one note's gradient (default ${DEFAULT_DP_CLIP_NORM})`,
+      ).argParser(positiveNumber(1e6)),
+    )
+    .addOption(
+      new Option(
+        "--dp-sample-rate <q>",
+        `Poisson sampling rate of each DP-SGD step, 0 < q ≤ 1 (default ${DEFAULT_DP_SAMPLE_RATE})`,
+      ).argParser(positiveNumber(1)),
+    )
+    .addOption(
+      new Option(
+        "--dp-sigma <σ>",
+        "noise multiplier; default: the smallest σ whose ε over --rounds rounds fits --dp-epsilon",
+      ).argParser(positiveNumber(1000)),
+    )
+    .addOption(
+      new Option(
+        "--dp-noise <source>",
+        "DP noise source; seeded-test-only is refused by production sites",
+      ).choices(["csprng", "seeded-test-only"]),
+    )
     .requiredOption("--genesis <0x…>", "SHA-256 of the genesis model bytes")
     .option(
       "--rule <rule>",
@@ -95,15 +263,29 @@ export function registerTaskCommands(program: Command): void {
       "\nAt quorum 1 the task is created at once. Otherwise the command prints the proposal id, and the other" +
         "\nadmins approve it with `fedledger task approve <proposal>`; an admin who runs the same `task create`" +
         "\napproves the same proposal.\n" +
-        "\nExample:\n  fedledger task create --spec-hash 0x… --genesis 0x… --min-sites 3 --window 600 --rounds 10 --dev-account admin1",
+        "\nWith --dp-epsilon the sites train with DP-SGD (docs/privacy.md): the DP settings are written into the" +
+        "\nspec (--spec-out), so the spec hash on the chain covers them; σ comes from the accountant for the planned" +
+        "\nrounds unless --dp-sigma is given, which must then fit the budget.\n" +
+        "\nExample:\n  fedledger task create --spec-hash 0x… --genesis 0x… --min-sites 3 --window 600 --rounds 10 --dev-account admin1" +
+        "\n  fedledger task create --spec spec.json --spec-out spec-dp.json --dp-epsilon 8 --dp-delta 1e-5 \\" +
+        "\n    --genesis 0x… --min-sites 3 --window 600 --rounds 5 --dev-account admin1",
     );
   addSignerOptions(addChainOptions(create)).action(async (opts: CreateOptions) => {
-    const specHash = parseBytes32(opts.specHash, "--spec-hash");
     const genesis = parseBytes32(opts.genesis, "--genesis");
     const rule = parseRule(opts.rule);
     const minSites = parseInteger(opts.minSites, "--min-sites", 1, UINT16_MAX);
     const window = parseInteger(opts.window, "--window", 1, UINT32_MAX);
     const rounds = parseInteger(opts.rounds, "--rounds", 1, UINT16_MAX);
+    const choice = await chooseSpec(opts, rounds);
+    const specHash = choice.specHash;
+    if (choice.dp && !opts.json) {
+      const { dp, epsilonPlanned, stepsPerRound, sigmaDerived } = choice.dp;
+      printLines(
+        `DP-SGD: q ${dp.sampleRate}, C ${dp.clipNorm}, σ ${dp.noiseMultiplier}${sigmaDerived ? " (derived)" : ""}, ` +
+          `${stepsPerRound} steps per round; ε ${epsilonPlanned.toFixed(4)} of ${dp.epsilonBudget} (δ ${dp.delta}) ` +
+          `over ${rounds} round(s); spec ${choice.specFile} (hash ${specHash})`,
+      );
+    }
     await withSigningSession(opts, async (session) => {
       const vote = await proposeTask(session.ledger, {
         specHash,
@@ -113,7 +295,7 @@ export function registerTaskCommands(program: Command): void {
         commitWindowSeconds: window,
         roundsPlanned: rounds,
       });
-      await reportTaskVote(session, vote, opts.json);
+      await reportTaskVote(session, vote, opts.json, specFields(choice));
     });
   });
 
