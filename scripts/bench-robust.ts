@@ -17,14 +17,11 @@ import { getAggregationRule } from "../node/fl/rules";
 import { initBackend } from "../node/model/backend";
 import { BASELINE_LANGS } from "../node/model/baselines";
 import { buildDataset, type Dataset } from "../node/model/dataset";
-import { predictLabels } from "../node/model/evaluate";
-import { computeMetrics } from "../node/model/metrics";
-import { createInitialModel, readWeights, writeWeights } from "../node/model/params";
-import { Scorer } from "../node/model/scorer";
+import { createInitialModel } from "../node/model/params";
 import { defaultSpec, type ModelSpec } from "../node/model/spec";
-import { subtractWeights, trainWeights } from "../node/model/train";
 import { generateNotes, type Note } from "../node/text/corpus";
 import type { Lang } from "../node/text/labels";
+import { localDelta, macroF1ByLang, runFederated, simAddress } from "./federated";
 
 const RULES = [1, 2, 3, 4, 5, 6] as const;
 const SCENARIOS = ["clean", "scaled x100", "sign-flip", "label-flip"] as const;
@@ -55,28 +52,6 @@ function scale(delta: Map<string, Float32Array>, factor: number): Map<string, Fl
   return new Map([...delta].map(([name, d]) => [name, d.map((v) => v * factor)]));
 }
 
-async function score(
-  bytes: Uint8Array,
-  spec: ModelSpec,
-  tests: readonly { lang: Lang; notes: Note[] }[],
-): Promise<Record<string, number>> {
-  const scorer = await Scorer.load(bytes, spec);
-  try {
-    const out: Record<string, number> = {};
-    for (const t of tests) {
-      const predicted = predictLabels(scorer, t.notes);
-      const m = computeMetrics(
-        t.notes.map((n, i) => ({ lang: n.lang, gold: n.labels, predicted: predicted[i] })),
-        spec.labels,
-      );
-      out[t.lang] = m.macro.f1;
-    }
-    return out;
-  } finally {
-    scorer.dispose();
-  }
-}
-
 async function main(): Promise<void> {
   const opts = new Command("bench-robust")
     .option("--train-per-lang <n>", "training notes per site", whole(20, 100_000), 300)
@@ -92,7 +67,7 @@ async function main(): Promise<void> {
   const sites: Site[] = BASELINE_LANGS.map((lang, i) => {
     const train = generateNotes({ lang, n: opts.trainPerLang, seed: seed * 1000 + 2 * i });
     return {
-      address: `0x${(i + 1).toString(16).padStart(40, "0")}`,
+      address: simAddress(i),
       lang,
       honest: buildDataset(train, spec),
       flipped: buildDataset(flipLabels(train, spec), spec),
@@ -115,22 +90,25 @@ async function main(): Promise<void> {
     const rule = getAggregationRule(ruleId);
     for (const scenario of SCENARIOS) {
       const started = Date.now();
-      let global: Uint8Array = genesis;
-      for (let r = 1; r <= rounds; r++) {
-        const base = readWeights(global, spec);
-        const updates = sites.map((site, i) => {
-          const hostile = i === attacker && scenario !== "clean";
-          const data = hostile && scenario === "label-flip" ? site.flipped : site.honest;
-          const local = trainWeights(spec, base, data, seed + 7919 * r + i, spec.training).weights;
-          let delta = subtractWeights(local, base);
-          if (hostile && scenario === "scaled x100") delta = scale(delta, 100);
-          if (hostile && scenario === "sign-flip") delta = scale(delta, -1);
-          const bytes = writeWeights(delta, spec);
-          return { site: site.address, numSamples: site.notes, bytes: async () => bytes };
-        });
-        global = await rule.aggregate(global, updates);
-      }
-      const macroF1 = await score(global, spec, tests);
+      const global = await runFederated({
+        spec,
+        genesis,
+        rounds,
+        rule,
+        sites: sites.map((site, i) => ({
+          address: site.address,
+          numSamples: site.notes,
+          update: (base, r) => {
+            const hostile = i === attacker && scenario !== "clean";
+            const data = hostile && scenario === "label-flip" ? site.flipped : site.honest;
+            let delta = localDelta(spec, base, data, seed + 7919 * r + i);
+            if (hostile && scenario === "scaled x100") delta = scale(delta, 100);
+            if (hostile && scenario === "sign-flip") delta = scale(delta, -1);
+            return delta;
+          },
+        })),
+      });
+      const macroF1 = await macroF1ByLang(global, spec, tests);
       const values = Object.values(macroF1);
       const run: Run = {
         rule: ruleId,
