@@ -1318,6 +1318,106 @@ export const HARM_TERMS: readonly HarmTerm[] = [
   { text: "inr koholla", match: "prefix", harm: "inr increase", langs: ["fi"] },
   { text: "korkea inr", match: "prefix", harm: "inr increase", langs: ["fi"] },
   { text: "kõrge inr", match: "prefix", harm: "inr increase", langs: ["et"] },
+
+  // migraine
+  { text: "migren", match: "prefix", harm: "migraine", langs: ["nb"] },
+  { text: "migrän", match: "prefix", harm: "migraine", langs: ["sv"] },
+  { text: "migræn", match: "prefix", harm: "migraine", langs: ["da"] },
+  { text: "migreen", match: "prefix", harm: "migraine", langs: ["fi", "et"] },
+  { text: "migraine", match: "prefix", harm: "migraine", langs: ["en"] },
+
+  // depression (a drug's psychiatric harm; "respiratory depression" has its own stems)
+  { text: "depres", match: "prefix", harm: "depression", langs: ["nb"] },
+  { text: "depressi", match: "prefix", harm: "depression", langs: ["sv", "da", "et", "en"] },
+  { text: "nedstämd", match: "prefix", harm: "depression", langs: ["sv"] },
+  { text: "nedstemt", match: "prefix", harm: "depression", langs: ["nb"] },
+  { text: "nedtrykt", match: "prefix", harm: "depression", langs: ["da"] },
+  { text: "masennu", match: "prefix", harm: "depression", langs: ["fi"] },
+  { text: "masentun", match: "prefix", harm: "depression", langs: ["fi"] },
+  { text: "meeleolu langus", match: "prefix", harm: "depression", langs: ["et"] },
+  { text: "suicidal", match: "prefix", harm: "suicidal thoughts", langs: ["nb", "sv", "da", "en"] },
+  { text: "selvmordstank", match: "prefix", harm: "suicidal thoughts", langs: ["nb", "da"] },
+  { text: "självmordstank", match: "prefix", harm: "suicidal thoughts", langs: ["sv"] },
+  { text: "itsetuhoi", match: "prefix", harm: "suicidal thoughts", langs: ["fi"] },
+  { text: "suitsiidmõt", match: "prefix", harm: "suicidal thoughts", langs: ["et"] },
+
+  // anxiety
+  { text: "angst", match: "prefix", harm: "anxiety", langs: ["nb", "da"] },
+  { text: "ångest", match: "prefix", harm: "anxiety", langs: ["sv"] },
+  { text: "ahdistu", match: "prefix", harm: "anxiety", langs: ["fi"] },
+  { text: "ärevus", match: "prefix", harm: "anxiety", langs: ["et"] },
+  { text: "anxiety", match: "prefix", harm: "anxiety", langs: ["en"] },
+
+  // irritability, mood change (levetiracetam, montelukast)
+  { text: "irritabilit", match: "prefix", harm: "irritability", langs: ["nb", "sv", "da"] },
+  { text: "ärtyneisyy", match: "prefix", harm: "irritability", langs: ["fi"] },
+  { text: "ärrituvus", match: "prefix", harm: "irritability", langs: ["et"] },
+  { text: "humørsving", match: "prefix", harm: "mood swings", langs: ["nb"] },
+  { text: "humørsvin", match: "prefix", harm: "mood swings", langs: ["da"] },
+  { text: "humörsväng", match: "prefix", harm: "mood swings", langs: ["sv"] },
+  { text: "mielialan vaihtel", match: "prefix", harm: "mood swings", langs: ["fi"] },
+  { text: "meeleolu kõikum", match: "prefix", harm: "mood swings", langs: ["et"] },
+
+  // impulse control disorder, pathological gambling (dopamine agonists)
+  { text: "impulskontroll", match: "prefix", harm: "impulse control disorder", langs: ["nb", "sv"] },
+  { text: "impulskontrol", match: "prefix", harm: "impulse control disorder", langs: ["da"] },
+  { text: "impulssikontroll", match: "prefix", harm: "impulse control disorder", langs: ["fi"] },
+  { text: "impulsikontroll", match: "prefix", harm: "impulse control disorder", langs: ["et"] },
+  { text: "spilleavhengig", match: "prefix", harm: "impulse control disorder", langs: ["nb"] },
+  { text: "spelberoend", match: "prefix", harm: "impulse control disorder", langs: ["sv"] },
+  { text: "spillemani", match: "prefix", harm: "impulse control disorder", langs: ["da"] },
+  { text: "ludomani", match: "prefix", harm: "impulse control disorder", langs: ["nb", "sv", "da"] },
+  { text: "peliriippuvuu", match: "prefix", harm: "impulse control disorder", langs: ["fi"] },
+  { text: "hasartmängusõltuv", match: "prefix", harm: "impulse control disorder", langs: ["et"] },
+  { text: "hyperseksual", match: "prefix", harm: "impulse control disorder", langs: ["nb", "da"] },
+  { text: "hypersexual", match: "prefix", harm: "impulse control disorder", langs: ["sv", "en"] },
+
+  // myopathy (statins)
+  { text: "myopati", match: "prefix", harm: "myopathy", langs: ["nb", "sv", "da", "fi"] },
+  { text: "müopaat", match: "prefix", harm: "myopathy", langs: ["et"] },
+  { text: "myopathy", match: "prefix", harm: "myopathy", langs: ["en"] },
+
+  // thyroid dysfunction written out in words
+  { text: "lavt stoffskift", match: "prefix", harm: "hypothyroidism", langs: ["nb"] },
+  { text: "lavt stofskift", match: "prefix", harm: "hypothyroidism", langs: ["da"] },
+  { text: "høyt stoffskift", match: "prefix", harm: "hyperthyroidism", langs: ["nb"] },
+  { text: "højt stofskift", match: "prefix", harm: "hyperthyroidism", langs: ["da"] },
+  { text: "nedsatt sköldkörtelfunktion", match: "prefix", harm: "hypothyroidism", langs: ["sv"] },
+  { text: "underfunktion i sköldkörtel", match: "prefix", harm: "hypothyroidism", langs: ["sv"] },
+  { text: "överfunktion i sköldkörtel", match: "prefix", harm: "hyperthyroidism", langs: ["sv"] },
+  { text: "kilpirauhasen vajaatoim", match: "prefix", harm: "hypothyroidism", langs: ["fi"] },
+  { text: "kilpirauhasen liikatoim", match: "prefix", harm: "hyperthyroidism", langs: ["fi"] },
+  { text: "kilpnäärme alatalitl", match: "prefix", harm: "hypothyroidism", langs: ["et"] },
+  { text: "kilpnäärme ületalitl", match: "prefix", harm: "hyperthyroidism", langs: ["et"] },
+  { text: "tyreoidit", match: "prefix", harm: "thyroiditis", langs: ["nb", "sv", "da", "fi"] },
+  { text: "türeoidiit", match: "prefix", harm: "thyroiditis", langs: ["et"] },
+
+  // raised liver tests, written out
+  { text: "forhøyede leverprøv", match: "prefix", harm: "transaminase increase", langs: ["nb"] },
+  { text: "forhøyet leverprøv", match: "prefix", harm: "transaminase increase", langs: ["nb"] },
+  { text: "stigning i leverprøv", match: "prefix", harm: "transaminase increase", langs: ["nb"] },
+  { text: "forhøyede leverenzym", match: "prefix", harm: "transaminase increase", langs: ["nb"] },
+  { text: "förhöjda levervärd", match: "prefix", harm: "transaminase increase", langs: ["sv"] },
+  { text: "förhöjda leverprov", match: "prefix", harm: "transaminase increase", langs: ["sv"] },
+  { text: "stegrade levervärd", match: "prefix", harm: "transaminase increase", langs: ["sv"] },
+  { text: "förhöjda leverenzym", match: "prefix", harm: "transaminase increase", langs: ["sv"] },
+  { text: "forhøjede levertal", match: "prefix", harm: "transaminase increase", langs: ["da"] },
+  { text: "forhøjede leverenzym", match: "prefix", harm: "transaminase increase", langs: ["da"] },
+  { text: "stigning i levertal", match: "prefix", harm: "transaminase increase", langs: ["da"] },
+  { text: "maksanäitajate tõus", match: "prefix", harm: "transaminase increase", langs: ["et"] },
+  { text: "maksaproovide tõus", match: "prefix", harm: "transaminase increase", langs: ["et"] },
+
+  // more ways to write a fall in blood pressure, QT and clots
+  { text: "bt-fall", match: "prefix", harm: "hypotension", langs: ["nb", "sv"] },
+  { text: "btfall", match: "prefix", harm: "hypotension", langs: ["nb", "sv"] },
+  { text: "qt-ajan piten", match: "prefix", harm: "qt prolongation", langs: ["fi"] },
+  { text: "pidentynyt qt", match: "prefix", harm: "qt prolongation", langs: ["fi"] },
+  { text: "blodpropp", match: "prefix", harm: "thrombosis", langs: ["nb", "sv"] },
+  { text: "blodprop", match: "prefix", harm: "thrombosis", langs: ["da"] },
+  { text: "veritulp", match: "prefix", harm: "thrombosis", langs: ["fi"] },
+  { text: "verehüüb", match: "prefix", harm: "thrombosis", langs: ["et"] },
+  { text: "mahavuo", match: "prefix", harm: "gi bleeding", langs: ["fi"] },
+  { text: "maoverejoo", match: "prefix", harm: "gi bleeding", langs: ["et"] },
 ];
 
 /** Phrases that tell how a drug and a harm relate, per language. Data only. */
@@ -1657,4 +1757,13 @@ export const ADR_CUES: readonly AdrCue[] = [
   { text: "cannot be excluded", match: "prefix", kind: "uncertain", langs: ["en"] },
   { text: "cannot be ruled out", match: "prefix", kind: "uncertain", langs: ["en"] },
   { text: "possibly related", match: "prefix", kind: "uncertain", langs: ["en"] },
+
+  // "X-induced" written as a compound or with a hyphen ("metforminindusert", "statin-inducerad")
+  { text: "indusert", match: "inner", kind: "cause", langs: ["nb"] },
+  { text: "inducera", match: "inner", kind: "cause", langs: ["sv"] },
+  { text: "inducere", match: "inner", kind: "cause", langs: ["da"] },
+  { text: "indusoi", match: "inner", kind: "cause", langs: ["fi"] },
+  { text: "indutseer", match: "inner", kind: "cause", langs: ["et"] },
+  { text: "induced", match: "inner", kind: "cause", langs: ["en"] },
+  { text: "poolt põhjust", match: "prefix", kind: "cause", langs: ["et"] },
 ];

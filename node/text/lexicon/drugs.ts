@@ -1273,4 +1273,16 @@ export const DRUG_TERMS: readonly DrugTerm[] = [
   { text: "imigran", match: "exact", drug: "sumatriptan" },
   { text: "antabus", match: "prefix", drug: "disulfiram" },
   { text: "ferinject", match: "prefix", drug: "ferric carboxymaltose" },
+
+  // thiazide diuretics as a class, and hormonal contraception
+  { text: "tiazid", match: "prefix", drug: "thiazide diuretic (class)" },
+  { text: "thiazid", match: "prefix", drug: "thiazide diuretic (class)" },
+  { text: "tiatsid", match: "prefix", drug: "thiazide diuretic (class)" },
+  { text: "tiasiid", match: "prefix", drug: "thiazide diuretic (class)" },
+  { text: "p-pill", match: "prefix", drug: "combined oral contraceptive" },
+  { text: "ehkäisypill", match: "prefix", drug: "combined oral contraceptive" },
+  { text: "rasestumisvastas", match: "prefix", drug: "combined oral contraceptive" },
+  { text: "kombinasjonspille", match: "prefix", drug: "combined oral contraceptive" },
+  { text: "kontrastreak", match: "prefix", drug: "contrast medium (iodinated)" },
+  { text: "kontrastallergi", match: "prefix", drug: "contrast medium (iodinated)" },
 ];
