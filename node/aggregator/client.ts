@@ -5,7 +5,6 @@
  * with a size cap (cappedBody.ts). Uploads send `Expect: 100-continue`, so an upload the aggregator refuses
  * from its headers alone (wrong signature, not an active site, no commit…) is answered before the body is sent.
  */
-import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import { FedledgerError } from "../errors";
@@ -20,6 +19,8 @@ import {
   ResponseTooLargeError,
 } from "./cappedBody";
 import { encodeMetricsHeader, ENVELOPE_HEADERS } from "./envelope";
+import { sleep } from "../sleep";
+import { sha256Hex } from "../sha256";
 
 /** Client-side error codes, besides the server's own. */
 export type ClientErrorCode = "network" | "bad_response" | "hash_mismatch" | "response_too_large";
@@ -78,10 +79,6 @@ class Transient extends Error {}
 
 function baseUrl(url: string): string {
   return url.replace(/\/+$/, "");
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function networkReason(err: unknown): string {
@@ -265,7 +262,7 @@ export async function fetchModel(url: string, hash: string, options: RequestOpti
     if (err instanceof ResponseTooLargeError) throw tooLargeAnswer(base, err);
     throw err;
   }
-  const got = `0x${createHash("sha256").update(bytes).digest("hex")}`;
+  const got = sha256Hex(bytes);
   if (got !== wanted)
     throw new AggregatorRequestError(
       "hash_mismatch",
@@ -292,7 +289,7 @@ export async function uploadUpdate(
   const headers: Record<string, string> = {
     "content-type": "application/octet-stream",
     [ENVELOPE_HEADERS.site]: upload.site,
-    [ENVELOPE_HEADERS.updateHash]: `0x${createHash("sha256").update(upload.bytes).digest("hex")}`,
+    [ENVELOPE_HEADERS.updateHash]: sha256Hex(upload.bytes),
     [ENVELOPE_HEADERS.numSamples]: BigInt(upload.numSamples).toString(),
     [ENVELOPE_HEADERS.metrics]: encodeMetricsHeader(upload.metrics),
     [ENVELOPE_HEADERS.signature]: upload.signature,

@@ -8,7 +8,6 @@
  * The directory reader never writes: unlike ContentStore.open it does not create folders or delete temporary
  * files, because an audit must not change the store it audits (an aggregator may be writing to it).
  */
-import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -22,6 +21,7 @@ import { signReadHeaders, type ReadCredentials } from "../aggregator/readAuth";
 import { metricsSchema, type Metrics } from "../fl/metrics";
 import { normaliseHash, uploadRecordSchema } from "../store";
 import { AuditSourceError } from "./errors";
+import { sha256Hex } from "../sha256";
 
 /** The answer to a fetch by hash. */
 export type FetchedObject =
@@ -52,7 +52,7 @@ export interface ObjectSource {
 }
 
 function sha256(bytes: Uint8Array): string {
-  return `0x${createHash("sha256").update(bytes).digest("hex")}`;
+  return sha256Hex(bytes);
 }
 
 function checked(hash: string, bytes: Buffer): FetchedObject {

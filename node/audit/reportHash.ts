@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { canonicalJson } from "../fl/metrics";
 import type { AuditReport } from "./auditReport";
+import { sha256Hex } from "../sha256";
 
 /**
  * The hash that identifies a report on the chain (`recordAudit`'s reportHash): SHA-256 of the report's
@@ -12,5 +12,5 @@ import type { AuditReport } from "./auditReport";
  */
 export function reportHash(report: AuditReport): string {
   const plain = JSON.parse(JSON.stringify(report)) as unknown;
-  return `0x${createHash("sha256").update(canonicalJson(plain), "utf8").digest("hex")}`;
+  return sha256Hex(canonicalJson(plain));
 }

@@ -31,6 +31,7 @@ import { describeExit, ProcessGroup, type ManagedProcess, type ProcessExit } fro
 import { displayPath } from "./report";
 import { RoundTracker, type TrackerSnapshot } from "./roundTracker";
 import { planLanguages, planSites, type DemoSite } from "./sitePlan";
+import { sleep } from "../sleep";
 
 /** File in an output folder that marks it as the demo's, so a later run may clear it. */
 export const DEMO_MARKER = ".fedledger-demo";
@@ -47,10 +48,6 @@ const UPLOAD_GRACE_SECONDS = 10;
 const FOLLOW_INTERVAL_MS = 250;
 /** Output lines of a failed process shown in the error. */
 const FAILURE_TAIL_LINES = 8;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function prepareOutputFolder(out: string): Promise<void> {
   let entries: string[] = [];

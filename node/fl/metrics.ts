@@ -4,8 +4,8 @@
  * no whitespace, strings and numbers serialised as ECMAScript's JSON.stringify does (shortest round-trip form,
  * the same rules as RFC 8785). Non-finite numbers are refused.
  */
-import { createHash } from "node:crypto";
 import { z } from "zod";
+import { sha256Hex } from "../sha256";
 
 /** A JSON value as metrics may hold it. */
 export type MetricValue = number | string | boolean | null | MetricValue[] | { [key: string]: MetricValue };
@@ -58,7 +58,7 @@ export function canonicalJson(value: unknown): string {
  * metricsHash({ macroF1: 0.71, loss: 0.42, numValidation: 200 }); // "0x…"
  */
 export function metricsHash(metrics: Metrics): string {
-  return `0x${createHash("sha256").update(canonicalJson(metrics), "utf8").digest("hex")}`;
+  return sha256Hex(canonicalJson(metrics));
 }
 
 /**

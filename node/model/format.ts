@@ -12,8 +12,8 @@
  *   data     for each entry in the same order: product(dims) elements of 4 bytes, little-endian, row-major
  * Nothing follows the last tensor's data.
  */
-import { createHash } from "node:crypto";
 import { FedledgerError } from "../errors";
+import { sha256Hex } from "../sha256";
 
 export const FORMAT_MAGIC = "FLM1";
 export const MAX_TENSORS = 4096;
@@ -231,5 +231,5 @@ export function decodeModel(bytes: Uint8Array): NamedTensor[] {
 
 /** The model hash: SHA-256 of the canonical bytes, as 0x-prefixed lowercase hex (a bytes32 on the chain). */
 export function hashModelBytes(bytes: Uint8Array): string {
-  return `0x${createHash("sha256").update(bytes).digest("hex")}`;
+  return sha256Hex(bytes);
 }

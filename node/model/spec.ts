@@ -3,12 +3,12 @@
  * task on the chain stores {@link specHash} of it, so every site trains the same architecture with the same
  * features, and an auditor can tell which spec a model belongs to.
  */
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { FedledgerError } from "../errors";
 import { DEFAULT_FEATURE_CONFIG, type FeatureConfig } from "../text/features";
 import { LABELS, isLabel, type Label } from "../text/labels";
 import type { BagScale } from "./bag";
+import { sha256Hex } from "../sha256";
 
 /** Version of the spec layout and of the model architecture it describes. */
 export const SPEC_VERSION = 1;
@@ -229,7 +229,7 @@ export function canonicalJson(value: unknown): string {
  * @example specHash(defaultSpec()) // "0x…" (64 hex digits)
  */
 export function specHash(spec: ModelSpec): string {
-  return `0x${createHash("sha256").update(specBytes(spec)).digest("hex")}`;
+  return sha256Hex(specBytes(spec));
 }
 
 /**

@@ -1,28 +1,9 @@
 /**
- * Waiting and retrying: an abortable sleep, capped exponential backoff with jitter, and the rule that tells a
+ * Retrying: capped exponential backoff with jitter, and the rule that tells a
  * passing failure (the chain or the aggregator briefly unreachable) from one that needs a person.
  */
 import { isError } from "ethers";
 import { AggregatorRequestError } from "../aggregator/client";
-
-/**
- * Resolves after `ms` milliseconds, or at once (without throwing) when `signal` aborts.
- *
- * @example
- * await sleep(1_000, controller.signal);
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
 
 /**
  * The wait before retry number `attempt` (1 for the first retry): `base · 2^(attempt-1)`, capped at `max`,

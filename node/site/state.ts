@@ -12,13 +12,13 @@
  * Every file is written durably (temporary file, fsync, rename, fsync of the folder), the update bytes before
  * the record that names them. The record holds hashes, counts and metric values only: never note text.
  */
-import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { FedledgerError } from "../errors";
 import { metricsSchema, type Metrics } from "../fl/metrics";
 import { writeFileDurably } from "../store/durableWrite";
+import { sha256Hex } from "../sha256";
 
 const hash = z.string().regex(/^0x[0-9a-f]{64}$/, "must be lower-case 0x hex of 32 bytes");
 
@@ -63,7 +63,7 @@ export interface StateScope {
 }
 
 function sha256(bytes: Uint8Array): string {
-  return `0x${createHash("sha256").update(bytes).digest("hex")}`;
+  return sha256Hex(bytes);
 }
 
 async function readIfPresent(file: string): Promise<Buffer | undefined> {

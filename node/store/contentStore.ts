@@ -8,13 +8,13 @@
  * directory). Every read of an object re-hashes the bytes and refuses to return corrupted ones. An upload record
  * is created at most once: the first writer wins and later writers get the existing record back.
  */
-import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { FedledgerError } from "../errors";
 import { normaliseSite } from "../fl/siteOrder";
 import { createFileDurably, TEMP_PREFIX, writeFileDurably } from "./durableWrite";
 import { uploadRecordSchema, type UploadRecord } from "./uploadRecord";
+import { sha256Hex } from "../sha256";
 
 /**
  * The store found bytes or a record that do not match what they claim to be. The message names the file
@@ -46,7 +46,7 @@ export function normaliseHash(hash: string): string {
 }
 
 function sha256(bytes: Uint8Array): string {
-  return `0x${createHash("sha256").update(bytes).digest("hex")}`;
+  return sha256Hex(bytes);
 }
 
 function positiveInteger(value: bigint | number | string, what: string): string {
