@@ -1418,6 +1418,17 @@ export const HARM_TERMS: readonly HarmTerm[] = [
   { text: "verehüüb", match: "prefix", harm: "thrombosis", langs: ["et"] },
   { text: "mahavuo", match: "prefix", harm: "gi bleeding", langs: ["fi"] },
   { text: "maoverejoo", match: "prefix", harm: "gi bleeding", langs: ["et"] },
+
+  // a drug reaction named as such
+  { text: "läkemedelsreakt", match: "prefix", harm: "drug reaction", langs: ["sv"] },
+  { text: "legemiddelreaksj", match: "prefix", harm: "drug reaction", langs: ["nb"] },
+  { text: "medikamentreaksj", match: "prefix", harm: "drug reaction", langs: ["nb"] },
+  { text: "lægemiddelreakt", match: "prefix", harm: "drug reaction", langs: ["da"] },
+  { text: "medicinreakt", match: "prefix", harm: "drug reaction", langs: ["da"] },
+  { text: "lääkereakt", match: "prefix", harm: "drug reaction", langs: ["fi"] },
+  { text: "ravimreakts", match: "prefix", harm: "drug reaction", langs: ["et"] },
+  { text: "drug reaction", match: "prefix", harm: "drug reaction", langs: ["en"] },
+  { text: "bt-fald", match: "prefix", harm: "hypotension", langs: ["da"] },
 ];
 
 /** Phrases that tell how a drug and a harm relate, per language. Data only. */

@@ -1285,4 +1285,13 @@ export const DRUG_TERMS: readonly DrugTerm[] = [
   { text: "kombinasjonspille", match: "prefix", drug: "combined oral contraceptive" },
   { text: "kontrastreak", match: "prefix", drug: "contrast medium (iodinated)" },
   { text: "kontrastallergi", match: "prefix", drug: "contrast medium (iodinated)" },
+
+  { text: "nimodipi", match: "prefix", drug: "nimodipine" },
+  { text: "nimotop", match: "prefix", drug: "nimodipine" },
+  { text: "kontrasept", match: "prefix", drug: "combined oral contraceptive" },
+  { text: "kontratsept", match: "prefix", drug: "combined oral contraceptive" },
+  { text: "p-plåster", match: "prefix", drug: "contraceptive patch" },
+  { text: "p-plaster", match: "prefix", drug: "contraceptive patch" },
+  { text: "p-ring", match: "prefix", drug: "contraceptive vaginal ring" },
+  { text: "yhdistelmäehkäis", match: "prefix", drug: "combined oral contraceptive" },
 ];
