@@ -69,6 +69,46 @@ const DEFAULT_HINTS: Record<keyof typeof API_ERRORS, string> = {
   busy: "The aggregator is receiving as many upload bytes as it may; retry after the Retry-After seconds",
 };
 
+/**
+ * Whether sending the same request again can get a different answer. `true`: final, the request itself is
+ * wrong (a bad envelope, bytes or values that do not match the commit, an update the task's limits refuse),
+ * so a client stops. `false`: the state on the server or the chain may change (the round not open yet, the
+ * commit not yet seen, the site reinstated, the aggregator busy or briefly unable to read the chain), so a
+ * client retries later. Clients derive their retry policy from this table ({@link isFinalRefusal}); a new
+ * code must be classified here, and the type checker says so.
+ */
+const FINAL: Record<keyof typeof API_ERRORS, boolean> = {
+  bad_request: true,
+  bad_hash: true,
+  bad_signature: true,
+  signature_required: false,
+  signature_expired: false,
+  signature_replayed: false,
+  not_active_site: false,
+  not_a_reader: false,
+  site_suspended: false,
+  unknown_task: true,
+  unknown_round: false,
+  not_found: false,
+  round_not_open: true,
+  round_closed: false,
+  no_commit: false,
+  commit_mismatch: true,
+  body_hash_mismatch: true,
+  metrics_mismatch: true,
+  duplicate: true,
+  too_large: true,
+  unsupported_media_type: true,
+  unparseable: true,
+  wrong_shape: true,
+  non_finite: true,
+  too_many_samples: true,
+  norm_too_large: true,
+  internal: false,
+  chain_unavailable: false,
+  busy: false,
+};
+
 /** A machine-readable error code of the API. */
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
@@ -95,4 +135,16 @@ export class ApiError extends FedledgerError {
 /** Whether `code` is one of the API's error codes. */
 export function isApiErrorCode(code: unknown): code is ApiErrorCode {
   return typeof code === "string" && Object.prototype.hasOwnProperty.call(API_ERRORS, code);
+}
+
+/**
+ * Whether the server's refusal `code` is final: the same request will be refused again, so the client stops
+ * instead of retrying. Codes that are not the API's own (network failures, client-side checks) are not final.
+ *
+ * @example
+ * isFinalRefusal("wrong_shape"); // true
+ * isFinalRefusal("busy"); // false
+ */
+export function isFinalRefusal(code: string): boolean {
+  return isApiErrorCode(code) && FINAL[code];
 }

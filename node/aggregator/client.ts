@@ -7,6 +7,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { z } from "zod";
 import { FedledgerError } from "../errors";
 import type { Metrics } from "../fl/metrics";
 import { normaliseHash, type UploadRecord } from "../store";
@@ -307,4 +308,52 @@ export async function uploadUpdate(
       res.status,
     );
   return { created: b.created, record: b.record as UploadRecord };
+}
+
+const roundStatusSchema = z.object({
+  uploads: z.array(z.object({ site: z.string(), updateHash: z.string() })),
+});
+
+/**
+ * Whether the aggregator at `url` lists an accepted upload of `site` with `updateHash` in the round
+ * (`GET /tasks/:task/rounds/:round`, docs/protocol.md), so that a site re-uploads after an aggregator lost its
+ * store and does not resend the bytes when the aggregator already has them. No retries by default: the site's
+ * round loop looks again later. Throws an AggregatorRequestError like the other requests ("bad_response" for
+ * an answer that is not a round status).
+ *
+ * @example
+ * if (!(await aggregatorHoldsUpdate(url, 1n, 3, site, updateHash))) await uploadUpdate(url, …);
+ */
+export async function aggregatorHoldsUpdate(
+  url: string,
+  task: bigint,
+  round: number,
+  site: string,
+  updateHash: string,
+  options: RequestOptions = {},
+): Promise<boolean> {
+  const base = baseUrl(url);
+  const target = `${base}/tasks/${task}/rounds/${round}`;
+  const res = await withRetries(base, { retries: 0, timeoutMs: 30_000, ...options }, (signal) =>
+    fetch(target, { signal }),
+  );
+  let body: unknown;
+  try {
+    body = await readCappedJson(res);
+  } catch {
+    body = undefined;
+  }
+  const parsed = roundStatusSchema.safeParse(body);
+  if (!parsed.success)
+    throw new AggregatorRequestError(
+      "bad_response",
+      `the aggregator's round status at ${target} is malformed`,
+      "Check that the URL points at a fedledger aggregator",
+      res.status,
+    );
+  const wantSite = site.toLowerCase();
+  const wantHash = updateHash.toLowerCase();
+  return parsed.data.uploads.some(
+    (u) => u.site.toLowerCase() === wantSite && u.updateHash.toLowerCase() === wantHash,
+  );
 }

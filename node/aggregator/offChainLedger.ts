@@ -10,7 +10,7 @@
  */
 import { getAddress, ZeroHash } from "ethers";
 import type { RoundInfo, TaskInfo } from "../chain/tasks";
-import { aggregationRuleName, AGGREGATION_RULES } from "../chain/vocabulary";
+import { aggregationRuleName, AGGREGATION_RULE_IDS } from "../chain/vocabulary";
 import { FedledgerError } from "../errors";
 import { commitLeaf } from "../fl/merkle";
 import type { AggregatorLedger } from "./ledgerPort";
@@ -25,7 +25,7 @@ export interface OffChainTask {
   minSitesPerRound: number;
   commitWindowSeconds: number;
   roundsPlanned: number;
-  /** The task's aggregation rule (AGGREGATION_RULES); FedAvg when not given. */
+  /** The task's aggregation rule (AGGREGATION_RULE_IDS); FedAvg when not given. */
   aggregationRule?: number;
 }
 
@@ -106,8 +106,8 @@ export class OffChainLedger implements AggregatorLedger {
     return {
       taskId: Number(t.taskId),
       creator: this.aggregator,
-      aggregationRule: t.aggregationRule ?? AGGREGATION_RULES.fedavg,
-      aggregationRuleName: aggregationRuleName(t.aggregationRule ?? AGGREGATION_RULES.fedavg),
+      aggregationRule: t.aggregationRule ?? AGGREGATION_RULE_IDS.fedavg,
+      aggregationRuleName: aggregationRuleName(t.aggregationRule ?? AGGREGATION_RULE_IDS.fedavg),
       minSitesPerRound: t.minSitesPerRound,
       commitWindowSeconds: t.commitWindowSeconds,
       roundsPlanned: t.roundsPlanned,

@@ -5,6 +5,7 @@
  * re-running the task's aggregation rule on the parent and those updates gives the recorded model. Then the
  * round's findings (roundFindings.ts): valid updates left out, and free riders.
  */
+import { roundStatusName, type RoundStatusName } from "../chain/vocabulary";
 import { commitLeaf } from "../fl/merkle";
 import { AggregationError, type AggregationRule } from "../fl/rule";
 import { hashModelBytes } from "../model/format";
@@ -55,8 +56,6 @@ export interface AuditRoundResult {
   model: Buffer | null;
 }
 
-const FINALIZED = 2n;
-
 function same(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
@@ -80,7 +79,7 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
 
   // 1. The ledger's storage agrees with its events.
   const storage: [string, string, string][] = [
-    ["status", stored.status.toString(), FINALIZED.toString()],
+    ["status", roundStatusName(stored.status), "Finalized" satisfies RoundStatusName],
     ["base model", stored.baseModelHash, f.parentModelHash],
     ["updates root", stored.updatesRoot, f.updatesRoot],
     ["model", stored.modelHash, f.modelHash],

@@ -29,7 +29,7 @@ export type RoleName = keyof typeof ROLES;
 export const VOTED_ROLES = ["admin", "aggregator", "auditor"] as const;
 
 /** Aggregation rules the ledger records by id; the contract only requires the id to be non-zero. */
-export const AGGREGATION_RULES = {
+export const AGGREGATION_RULE_IDS = {
   fedavg: 1,
   "fedavg-sparse": 2,
   median: 3,
@@ -65,6 +65,6 @@ export function roleName(role: string): RoleName | undefined {
 
 /** The name of an aggregation rule id (`fedavg` for 1, `fedavg-sparse` for 2), or `rule <n>`. */
 export function aggregationRuleName(rule: bigint | number): string {
-  const entry = Object.entries(AGGREGATION_RULES).find(([, value]) => value === Number(rule));
+  const entry = Object.entries(AGGREGATION_RULE_IDS).find(([, value]) => value === Number(rule));
   return entry ? entry[0] : `rule ${rule}`;
 }

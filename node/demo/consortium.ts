@@ -13,7 +13,7 @@ import { devAccountWallet, isDevChain, DEV_CHAIN_ID } from "../chain/devAccounts
 import { toFedledgerError } from "../chain/describeChainError";
 import { approveTask, proposeTask } from "../chain/tasks";
 import { confirmTransaction } from "../chain/transactions";
-import { AGGREGATION_RULES, ROLES } from "../chain/vocabulary";
+import { AGGREGATION_RULE_IDS, ROLES } from "../chain/vocabulary";
 import { FedledgerError } from "../errors";
 import { DEMO_AGGREGATION_RULE } from "./options";
 import type { DemoSite } from "./sitePlan";
@@ -26,7 +26,7 @@ export interface DemoTaskParameters {
   commitWindowSeconds: number;
   roundsPlanned: number;
   /** The task's rule; {@link DEMO_AGGREGATION_RULE} by default. */
-  aggregationRule?: keyof typeof AGGREGATION_RULES;
+  aggregationRule?: keyof typeof AGGREGATION_RULE_IDS;
 }
 
 /** Options of {@link setUpConsortium}. */
@@ -144,7 +144,7 @@ export async function setUpConsortium(params: SetUpConsortiumParameters): Promis
     proposeTask(ledger, {
       specHash: t.specHash,
       genesisModelHash: t.genesisModelHash,
-      aggregationRule: AGGREGATION_RULES[rule],
+      aggregationRule: AGGREGATION_RULE_IDS[rule],
       minSitesPerRound: t.minSitesPerRound,
       commitWindowSeconds: t.commitWindowSeconds,
       roundsPlanned: t.roundsPlanned,
@@ -158,7 +158,7 @@ export async function setUpConsortium(params: SetUpConsortiumParameters): Promis
       : proposal;
   if (taskId === undefined) throw new FedledgerError("the task proposal reached no quorum");
   step(
-    `created task ${taskId} (proposed by admin1, approved by admin2): ${rule} (rule ${AGGREGATION_RULES[rule]}), ${t.roundsPlanned} rounds, at least ${t.minSitesPerRound} site(s) per round, ` +
+    `created task ${taskId} (proposed by admin1, approved by admin2): ${rule} (rule ${AGGREGATION_RULE_IDS[rule]}), ${t.roundsPlanned} rounds, at least ${t.minSitesPerRound} site(s) per round, ` +
       `${t.commitWindowSeconds} s commit window`,
   );
   return { deployment, registry: registry1, ledger, taskId, aggregator };

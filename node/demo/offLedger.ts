@@ -4,7 +4,7 @@
 import { cp, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { freePort } from "../chain/freePort";
-import { AGGREGATION_RULES } from "../chain/vocabulary";
+import { AGGREGATION_RULE_IDS } from "../chain/vocabulary";
 import { demoLayout, writeAggregatorConfig, writeSiteConfig, type DemoLayout } from "./configs";
 import { demoAggregationRule } from "./options";
 import type { DemoSession } from "./session";
@@ -43,7 +43,7 @@ export async function writeOffLedgerRun(session: DemoSession, out: string): Prom
       commitWindowSeconds: s.commitWindowSeconds,
       roundsPlanned: s.rounds,
       // The rule the demo's task was created with, so both kinds of run aggregate alike.
-      aggregationRule: AGGREGATION_RULES[demoAggregationRule(s)],
+      aggregationRule: AGGREGATION_RULE_IDS[demoAggregationRule(s)],
     },
   };
   await writeAggregatorConfig(common);

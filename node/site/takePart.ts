@@ -5,10 +5,10 @@
  * site restarted at any point carries on without a second commit and re-uploads only when the aggregator lacks
  * the update.
  */
-import { AggregatorRequestError, uploadUpdate } from "../aggregator/client";
+import { isFinalRefusal } from "../aggregator/apiError";
+import { aggregatorHoldsUpdate, AggregatorRequestError, uploadUpdate } from "../aggregator/client";
 import type { RoundInfo } from "../chain/tasks";
 import { signUpdate } from "../fl/signature";
-import { aggregatorHoldsUpdate } from "./aggregatorHolds";
 import { siteEvent } from "./events";
 import { prepareUpdate, type PreparedUpdate } from "./prepareUpdate";
 import { privacySpend } from "./privacySpend";
@@ -28,23 +28,6 @@ export class StopRequestedError extends Error {
     super("the site service is stopping");
   }
 }
-
-/** Aggregator refusals that do not go away by waiting (the rest are retried at the next look). */
-const FINAL_REFUSALS = new Set([
-  "bad_request",
-  "bad_signature",
-  "unknown_task",
-  "round_not_open",
-  "commit_mismatch",
-  "body_hash_mismatch",
-  "metrics_mismatch",
-  "duplicate",
-  "too_large",
-  "unsupported_media_type",
-  "unparseable",
-  "wrong_shape",
-  "non_finite",
-]);
 
 function checkStop(rt: SiteRuntime): void {
   if (rt.signal.aborted) throw new StopRequestedError();
@@ -221,7 +204,7 @@ export async function deliverUpdate(
       { retries: 2 },
     ));
   } catch (err) {
-    if (err instanceof AggregatorRequestError && FINAL_REFUSALS.has(err.code)) {
+    if (err instanceof AggregatorRequestError && isFinalRefusal(err.code)) {
       rt.emit(siteEvent("upload_refused", { task: taskLabel, round, code: err.code, reason: err.message }));
       return "refused";
     }

@@ -2,7 +2,13 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
 import { freePort } from "../../node/chain/freePort";
-import { AggregatorRequestError, fetchModel, uploadUpdate } from "../../node/aggregator/client";
+import { API_ERRORS, isFinalRefusal } from "../../node/aggregator/apiError";
+import {
+  aggregatorHoldsUpdate,
+  AggregatorRequestError,
+  fetchModel,
+  uploadUpdate,
+} from "../../node/aggregator/client";
 import { parseEnvelope } from "../../node/aggregator/envelope";
 import { sha256 } from "./fixture";
 
@@ -112,6 +118,56 @@ describe("aggregator HTTP client", function () {
       const err = await failure(uploadUpdate(server.url, upload, { ...fast, retries: 1 }));
       expect([err.code, err.status]).to.deep.equal(["bad_response", 502]);
       expect(server.seen).to.have.length(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("says for every server code whether a client stops or retries", function () {
+    const final = Object.keys(API_ERRORS).filter(isFinalRefusal);
+    expect(final).to.include.members([
+      "wrong_shape",
+      "non_finite",
+      "too_many_samples",
+      "norm_too_large",
+      "duplicate",
+    ]);
+    expect(final).to.not.include.members([
+      "busy",
+      "internal",
+      "chain_unavailable",
+      "no_commit",
+      "unknown_round",
+    ]);
+    expect(isFinalRefusal("network")).to.equal(false);
+    expect(isFinalRefusal("toString")).to.equal(false);
+  });
+
+  it("reads the round status to tell whether the aggregator holds an update", async function () {
+    const status = JSON.stringify({
+      uploads: [{ site: upload.site.toLowerCase(), updateHash: "0x" + "cd".repeat(32) }],
+    });
+    const server = await scripted([
+      () => [200, status],
+      () => [200, status],
+      () => [200, "{}"],
+      () => [503, refusal("chain_unavailable")],
+    ]);
+    try {
+      expect(await aggregatorHoldsUpdate(server.url, 3n, 2, upload.site, "0x" + "CD".repeat(32))).to.equal(
+        true,
+      );
+      expect(await aggregatorHoldsUpdate(server.url, 3n, 2, upload.site, "0x" + "ef".repeat(32))).to.equal(
+        false,
+      );
+      expect(
+        (await failure(aggregatorHoldsUpdate(server.url, 3n, 2, upload.site, "0x" + "cd".repeat(32)))).code,
+      ).to.equal("bad_response");
+      const down = await failure(
+        aggregatorHoldsUpdate(server.url, 3n, 2, upload.site, "0x" + "cd".repeat(32)),
+      );
+      expect([down.code, down.status]).to.deep.equal(["chain_unavailable", 503]);
+      expect(server.seen.map((r) => r.url)).to.deep.equal(Array(4).fill("/tasks/3/rounds/2"));
     } finally {
       await server.close();
     }

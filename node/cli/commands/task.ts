@@ -17,7 +17,7 @@ import {
   proposeTask,
   type TaskVoteResult,
 } from "../../chain/tasks";
-import { AGGREGATION_RULES, aggregationRuleName } from "../../chain/vocabulary";
+import { AGGREGATION_RULE_IDS, aggregationRuleName } from "../../chain/vocabulary";
 import {
   addChainOptions,
   addSignerOptions,
@@ -53,12 +53,12 @@ const UINT32_MAX = 0xffffffff;
 
 function parseRule(value: string): number {
   const name = value.toLowerCase();
-  if (Object.hasOwn(AGGREGATION_RULES, name))
-    return AGGREGATION_RULES[name as keyof typeof AGGREGATION_RULES];
+  if (Object.hasOwn(AGGREGATION_RULE_IDS, name))
+    return AGGREGATION_RULE_IDS[name as keyof typeof AGGREGATION_RULE_IDS];
   if (/^[0-9]+$/.test(value)) return parseInteger(value, "--rule", 1, UINT16_MAX);
   throw new UsageError(
     `unknown aggregation rule "${value}"`,
-    `Use ${Object.keys(AGGREGATION_RULES).join(", ")} or a rule id from 1 to ${UINT16_MAX}`,
+    `Use ${Object.keys(AGGREGATION_RULE_IDS).join(", ")} or a rule id from 1 to ${UINT16_MAX}`,
   );
 }
 
