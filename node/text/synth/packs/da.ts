@@ -137,6 +137,13 @@ export const DA: LangPack = {
     "Losartan 50 mg x 1",
     "Sertralin 50 mg x 1",
     "Zopiclon 7,5 mg til natten",
+    // with the indication, so that a drug and a harm on one line are not always a reaction
+    "Furix 40 mg x 1 mod ødemer",
+    "Metoclopramid 10 mg p.n. mod kvalme",
+    "Imozop 7,5 mg ved søvnbesvær",
+    "Loperamid 2 mg p.n. ved diarré",
+    "Innohep 4500 IE x 1 som tromboseprofylakse",
+    "Movicol 1 brev ved forstoppelse",
   ],
   devices: [
     { cat: "cardiac_rhythm_device", kind: "pacemaker", forms: sc("pacemaker", "pacemakeren") },

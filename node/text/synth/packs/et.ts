@@ -168,6 +168,13 @@ export const ET: LangPack = {
     "Losartaan 50 mg 1 x 1",
     "Sertraliin 50 mg 1 x 1",
     "Zopiclone 7,5 mg õhtuti",
+    // with the indication, so that a drug and a harm on one line are not always a reaction
+    "Furosemid 40 mg vajadusel jalgade turse korral",
+    "Metoklopramiid 10 mg vajadusel iivelduse korral",
+    "Zopiclone 7,5 mg unetuse korral",
+    "Loperamiid 2 mg vajadusel kõhulahtisuse korral",
+    "Clexane 40 mg 1 x 1 tromboosi profülaktikaks",
+    "Movicol 1 kotike kõhukinnisuse korral",
   ],
   devices: [
     { cat: "cardiac_rhythm_device", kind: "pacemaker", forms: stim("südame") },

@@ -172,6 +172,13 @@ export const FI: LangPack = {
     "Losartan 50 mg 1 x 1",
     "Sertralin 50 mg 1 x 1",
     "Tenox 10 mg iltaisin",
+    // with the indication, so that a drug and a harm on one line are not always a reaction
+    "Furesis 40 mg x 1 turvotukseen",
+    "Primperan 10 mg tarv. pahoinvointiin",
+    "Imovane 7,5 mg tarv. unettomuuteen",
+    "Loperamid 2 mg tarv. ripuliin",
+    "Klexane 40 mg x 1 tromboosiprofylaksina",
+    "Movicol 1 annospussi ummetukseen",
   ],
   devices: [
     {

@@ -142,6 +142,13 @@ export const NB: LangPack = {
     "Losartan 50 mg x 1",
     "Sertralin 50 mg x 1",
     "Zopiklon 5 mg vesp",
+    // with the indication, so that a drug and a harm on one line are not always a reaction
+    "Furosemid 40 mg x 1 ved ødem",
+    "Afipran 10 mg ved behov mot kvalme",
+    "Imovane 7,5 mg ved søvnvansker",
+    "Loperamid 2 mg ved behov ved diaré",
+    "Fragmin 5000 IE x 1 som tromboseprofylakse",
+    "Movicol 1 pose ved obstipasjon",
   ],
   devices: [
     { cat: "cardiac_rhythm_device", kind: "pacemaker", forms: sc("pacemaker", "pacemakeren") },

@@ -151,6 +151,13 @@ export const SV: LangPack = {
     "Losartan 50 mg 1x1",
     "Sertralin 50 mg 1x1",
     "Zopiklon 5 mg till natten",
+    // with the indication, so that a drug and a harm on one line are not always a reaction
+    "Furix 40 mg x 1 vid ödem",
+    "Primperan 10 mg vid behov mot illamående",
+    "Imovane 7,5 mg vid sömnsvårigheter",
+    "Loperamid 2 mg vid behov vid diarré",
+    "Fragmin 5000 E x 1 som trombosprofylax",
+    "Movicol 1 dospåse vid förstoppning",
   ],
   devices: [
     { cat: "cardiac_rhythm_device", kind: "pacemaker", forms: sc("pacemaker", "pacemakern") },
