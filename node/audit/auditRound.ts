@@ -60,24 +60,17 @@ function same(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-/**
- * Audits one round; never throws for a broken link (they are in `audited.brokenLinks`), only for an
- * unreachable store or chain.
- *
- * @example
- * const inputs = await fetchRoundInputs(source, round);
- * const { audited, model } = await auditRound({ round, stored, storedLeaves, parent, rule, source, inputs, sites, commitsByHash, blockTimes });
- */
-export async function auditRound(params: AuditRoundParameters): Promise<AuditRoundResult> {
-  const { round, stored, sites, source } = params;
-  const task = round.taskId.toString();
-  const where = `round ${round.round} of task ${task}`;
-  const links: BrokenLink[] = [];
-  const link = (l: Omit<BrokenLink, "task" | "round">) => links.push({ ...l, task, round: round.round });
-  const f = round.finalized;
-  const time = params.blockTimes.get(f.blockNumber);
+/** What every check of one round shares: its inputs, how it names the round, and where broken links go. */
+interface RoundCheck {
+  params: AuditRoundParameters;
+  where: string;
+  finalized: LineageRound["finalized"];
+  link: (l: Omit<BrokenLink, "task" | "round">) => void;
+}
 
-  // 1. The ledger's storage agrees with its events.
+/** Check 1: the ledger's storage agrees with its events (`chain_inconsistent`). */
+function checkStorage({ params, where, finalized: f, link }: RoundCheck): void {
+  const { stored, round } = params;
   const storage: [string, string, string][] = [
     ["status", roundStatusName(stored.status), "Finalized" satisfies RoundStatusName],
     ["base model", stored.baseModelHash, f.parentModelHash],
@@ -94,9 +87,12 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
         expected: inStorage,
         found: inEvents,
       });
+}
 
-  // 2. Each commit's event values give the leaf the ledger stored.
-  const updates: AuditedUpdate[] = round.commits.map((c, i) => {
+/** Check 2: each commit's event values give the leaf the ledger stored (`commit_leaf_mismatch`). */
+function checkCommitLeaves({ params, where, link }: RoundCheck): AuditedUpdate[] {
+  const { round, sites } = params;
+  return round.commits.map((c, i) => {
     const leaf = commitLeaf(c.site, c.updateHash, c.numSamples);
     const storedLeaf = params.storedLeaves[i];
     if (!same(leaf, storedLeaf))
@@ -125,10 +121,12 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
       bytesHash: null,
     };
   });
+}
 
-  // 3. The store's upload records (when it keeps them) say what the sites committed.
-  const { records, fetched } = params.inputs;
-  for (const r of records ?? []) {
+/** Check 3: the store's upload records, when it keeps them, say what the sites committed (`upload_record_mismatch`). */
+function checkUploadRecords({ params, where, link }: RoundCheck): void {
+  const { round, sites } = params;
+  for (const r of params.inputs.records ?? []) {
     if (r.problem !== undefined) {
       link({
         code: "upload_record_mismatch",
@@ -167,10 +165,19 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
           found: inRecord,
         });
   }
+}
 
-  // 4. The committed updates the store holds intact are the first guess of the included set.
+/**
+ * Check 4: the included set. The committed updates the store holds intact are the first guess; the set must
+ * give the recorded updates root and count (`included_count_mismatch`, `updates_root_mismatch`).
+ */
+function checkIncludedSet(
+  { params, where, finalized: f, link }: RoundCheck,
+  updates: AuditedUpdate[],
+): ReturnType<typeof findIncludedSet> {
+  const { round } = params;
   for (const u of updates) {
-    const got = fetched.get(u.site.toLowerCase()) as FetchedObject;
+    const got = params.inputs.fetched.get(u.site.toLowerCase()) as FetchedObject;
     u.bytes = got.status;
     u.bytesHash = got.status === "corrupt" ? got.actualHash : null;
   }
@@ -181,9 +188,7 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
     includedCount: f.includedCount,
     available,
   });
-  let includedSites: string[] | null = null;
-  if (found.kind === "matched") includedSites = found.sites;
-  else if (found.kind === "count-mismatch")
+  if (found.kind === "count-mismatch")
     link({
       code: "included_count_mismatch",
       message:
@@ -192,7 +197,7 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
       expected: String(f.includedCount),
       found: String(found.sites.length),
     });
-  else
+  else if (found.kind !== "matched")
     link({
       code: "updates_root_mismatch",
       message:
@@ -202,29 +207,19 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
       expected: f.updatesRoot,
       found: found.allCommitsRoot,
     });
+  return found;
+}
 
-  const audited: AuditedRound = {
-    task,
-    round: round.round,
-    parentModelHash: f.parentModelHash,
-    modelHash: f.modelHash,
-    updatesRoot: f.updatesRoot,
-    includedCount: f.includedCount,
-    commitCount: round.commits.length,
-    metricsHash: f.metricsHash,
-    openedAtBlock: round.opened.blockNumber,
-    finalizedAtBlock: f.blockNumber,
-    finalizedAt: time === undefined ? null : new Date(time * 1000).toISOString(),
-    includedSetMethod: found.kind === "matched" ? found.method : null,
-    recomputedModelHash: null,
-    updates,
-    verdict: "failed",
-    brokenLinks: links,
-    findings: [],
-  };
-
-  // 5. Every included update: intact bytes, and a site that was Active when it committed.
-  const included = round.commits.filter((c) => includedSites?.some((s) => same(s, c.site)));
+/**
+ * Check 5: every included update has intact bytes in the store and came from a site that was Active when it
+ * committed (`update_missing`, `update_hash_mismatch`, `site_not_active`).
+ */
+function checkIncludedUpdates(
+  { params, where, link }: RoundCheck,
+  updates: AuditedUpdate[],
+  included: LineageRound["commits"],
+): void {
+  const { sites, source } = params;
   for (const u of updates) u.included = included.some((c) => same(c.site, u.site));
   for (const c of included) {
     const u = updates.find((x) => same(x.site, c.site)) as AuditedUpdate;
@@ -259,58 +254,120 @@ export async function auditRound(params: AuditRoundParameters): Promise<AuditRou
         found: u.statusAtCommit,
       });
   }
+}
 
-  // 6. Re-run the aggregation rule when every input is there.
-  const ready =
-    includedSites !== null && included.every((c) => fetched.get(c.site.toLowerCase())?.status === "ok");
-  if (ready && params.parent === null)
+/**
+ * Check 6: re-run the aggregation rule on the parent and the included updates, and compare the model hash
+ * (`parent_unavailable`, `model_mismatch`, `update_unusable`). Returns the recomputed hash (null when the
+ * rule could not run) and the model's bytes when they match.
+ */
+async function checkAggregation(
+  { params, where, finalized: f, link }: RoundCheck,
+  included: LineageRound["commits"],
+): Promise<{ recomputed: string | null; model: Buffer | null }> {
+  const { fetched } = params.inputs;
+  if (params.parent === null) {
     link({
       code: "parent_unavailable",
       message: `${where}: the parent model ${f.parentModelHash} could neither be recomputed nor fetched intact from the store, so the round cannot be re-aggregated`,
       expected: f.parentModelHash,
       found: "unavailable",
     });
-  let model: Buffer | null = null;
-  if (ready && params.parent !== null && params.rule !== null) {
-    const rule = params.rule;
-    try {
-      const result = await rule.aggregate(
-        params.parent,
-        included.map((c) => ({
-          site: c.site,
-          numSamples: c.numSamples,
-          bytes: async () => (fetched.get(c.site.toLowerCase()) as { bytes: Buffer }).bytes,
-        })),
-      );
-      const recomputed = hashModelBytes(result);
-      audited.recomputedModelHash = recomputed;
-      if (same(recomputed, f.modelHash))
-        model = Buffer.from(result.buffer, result.byteOffset, result.byteLength);
-      else
-        link({
-          code: "model_mismatch",
-          message:
-            `${where}: re-running ${rule.name} on parent ${f.parentModelHash} and the ${included.length} included ` +
-            `update(s) gives model ${recomputed}, but the round recorded ${f.modelHash}`,
-          expected: f.modelHash,
-          found: recomputed,
-        });
-    } catch (err) {
-      if (!(err instanceof FedledgerError)) throw err;
-      const site = err instanceof AggregationError ? err.site : undefined;
-      link({
-        code: "update_unusable",
-        message: `${where}: ${rule.name} cannot aggregate the included updates: ${err.message}`,
-        site,
-        expected: "aggregable updates",
-        found: err.message,
-      });
-    }
+    return { recomputed: null, model: null };
   }
-  audited.findings = roundFindings({ round, updates, fetched, parent: params.parent, sites });
+  const rule = params.rule;
+  if (rule === null) return { recomputed: null, model: null };
+  try {
+    const result = await rule.aggregate(
+      params.parent,
+      included.map((c) => ({
+        site: c.site,
+        numSamples: c.numSamples,
+        bytes: async () => (fetched.get(c.site.toLowerCase()) as { bytes: Buffer }).bytes,
+      })),
+    );
+    const recomputed = hashModelBytes(result);
+    if (same(recomputed, f.modelHash))
+      return { recomputed, model: Buffer.from(result.buffer, result.byteOffset, result.byteLength) };
+    link({
+      code: "model_mismatch",
+      message:
+        `${where}: re-running ${rule.name} on parent ${f.parentModelHash} and the ${included.length} included ` +
+        `update(s) gives model ${recomputed}, but the round recorded ${f.modelHash}`,
+      expected: f.modelHash,
+      found: recomputed,
+    });
+    return { recomputed, model: null };
+  } catch (err) {
+    if (!(err instanceof FedledgerError)) throw err;
+    const site = err instanceof AggregationError ? err.site : undefined;
+    link({
+      code: "update_unusable",
+      message: `${where}: ${rule.name} cannot aggregate the included updates: ${err.message}`,
+      site,
+      expected: "aggregable updates",
+      found: err.message,
+    });
+    return { recomputed: null, model: null };
+  }
+}
+
+/**
+ * Audits one round; never throws for a broken link (they are in `audited.brokenLinks`), only for an
+ * unreachable store or chain. The checks run in the order docs/audit.md lists them (step 6 of `verify`).
+ *
+ * @example
+ * const inputs = await fetchRoundInputs(source, round);
+ * const { audited, model } = await auditRound({ round, stored, storedLeaves, parent, rule, source, inputs, sites, commitsByHash, blockTimes });
+ */
+export async function auditRound(params: AuditRoundParameters): Promise<AuditRoundResult> {
+  const { round, sites, source } = params;
+  const { fetched } = params.inputs;
+  const task = round.taskId.toString();
+  const links: BrokenLink[] = [];
+  const f = round.finalized;
+  const check: RoundCheck = {
+    params,
+    where: `round ${round.round} of task ${task}`,
+    finalized: f,
+    link: (l) => links.push({ ...l, task, round: round.round }),
+  };
+
+  checkStorage(check);
+  const updates = checkCommitLeaves(check);
+  checkUploadRecords(check);
+  const found = checkIncludedSet(check, updates);
+  const includedSites = found.kind === "matched" ? found.sites : null;
+  const included = round.commits.filter((c) => includedSites?.some((s) => same(s, c.site)));
+  checkIncludedUpdates(check, updates, included);
+  const ready =
+    includedSites !== null && included.every((c) => fetched.get(c.site.toLowerCase())?.status === "ok");
+  const aggregated = ready ? await checkAggregation(check, included) : { recomputed: null, model: null };
+
+  const time = params.blockTimes.get(f.blockNumber);
+  const audited: AuditedRound = {
+    task,
+    round: round.round,
+    parentModelHash: f.parentModelHash,
+    modelHash: f.modelHash,
+    updatesRoot: f.updatesRoot,
+    includedCount: f.includedCount,
+    commitCount: round.commits.length,
+    metricsHash: f.metricsHash,
+    openedAtBlock: round.opened.blockNumber,
+    finalizedAtBlock: f.blockNumber,
+    finalizedAt: time === undefined ? null : new Date(time * 1000).toISOString(),
+    includedSetMethod: found.kind === "matched" ? found.method : null,
+    recomputedModelHash: aggregated.recomputed,
+    updates,
+    verdict: "failed",
+    brokenLinks: links,
+    findings: roundFindings({ round, updates, fetched, parent: params.parent, sites }),
+  };
   fetched.clear();
 
   // The next round needs this round's model: the recomputed bytes, or else the store's copy if intact.
+  let model = aggregated.model;
   if (model === null) {
     const copy = await source.fetch(f.modelHash);
     if (copy.status === "ok") model = copy.bytes;
