@@ -6,7 +6,7 @@
  * "Utility under DP") describes the attacks and the figures.
  *
  * Setting: the five baseline sites (nb, sv, da, fi, et: one language each, generated notes), FedAvg (rule 1;
- * equal weights under DP) from one genesis model, the federated simulation of scripts/federated.ts. The
+ * equal weights under DP) from one genesis model, the federated simulation of node/eval/federated.ts. The
  * attacked site is the first (nb). Under DP, σ for each ε is the smallest the accountant allows for
  * rounds × epochs × round(1/q) steps at rate q (sigmaForBudget).
  *
@@ -31,7 +31,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { whole } from "./cliArgs";
-import { localDelta, macroF1ByLang, runFederated, simAddress } from "./federated";
+import { localDelta, macroF1ByLang, runFederated, simAddress } from "../node/eval/federated";
 import { getAggregationRule } from "../node/fl/rules";
 import { initBackend } from "../node/model/backend";
 import { BASELINE_LANGS } from "../node/model/baselines";

@@ -21,7 +21,7 @@ import { createInitialModel } from "../node/model/params";
 import { defaultSpec, type ModelSpec } from "../node/model/spec";
 import { generateNotes, type Note } from "../node/text/corpus";
 import type { Lang } from "../node/text/labels";
-import { localDelta, macroF1ByLang, runFederated, simAddress } from "./federated";
+import { localDelta, macroF1ByLang, runFederated, simAddress } from "../node/eval/federated";
 
 const RULES = [1, 2, 3, 4, 5, 6] as const;
 const SCENARIOS = ["clean", "scaled x100", "sign-flip", "label-flip"] as const;

@@ -10,16 +10,17 @@
  * - federated: the demo's recipe simulated in one process (five sites, one language each, sparse FedAvg,
  *   the demo's rounds, epochs and learning rate).
  */
-import { fedAvgSparseAggregate } from "../fl/fedavgSparse";
+import { fedAvgSparse } from "../fl/fedavgSparse";
 import { buildDataset, concatDatasets, type Dataset } from "../model/dataset";
 import { predictLabels } from "../model/evaluate";
 import { createInitialModel, readWeights, writeWeights } from "../model/params";
 import { Scorer } from "../model/scorer";
 import type { ModelSpec } from "../model/spec";
-import { subtractWeights, trainWeights } from "../model/train";
+import { trainWeights } from "../model/train";
 import type { Label, Lang } from "../text/labels";
 import type { Note } from "../text/note";
 import { generateNotes, type TemplateSplit } from "../text/synth/generate";
+import { localDelta, runFederated, simAddress } from "./federated";
 import { keywordLabels } from "./keyword";
 import { scorePredictions, type EvalBreakdown } from "./score";
 
@@ -57,7 +58,7 @@ export interface FederatedOptions {
 /** The federated sites' notes: one site per language, `perSite` notes each. */
 function siteData(spec: ModelSpec, perSite: number, seed: number): { site: string; data: Dataset }[] {
   return EVAL_LANGS.map((lang, i) => ({
-    site: `0x${(i + 1).toString(16).padStart(40, "0")}`,
+    site: simAddress(i),
     data: buildDataset(generateNotes({ lang, n: perSite, seed: seed * 100 + i }), spec),
   }));
 }
@@ -77,17 +78,17 @@ export function trainPooledSites(options: FederatedOptions): Buffer {
 /** Simulates the demo's federated run (one site per language, sparse FedAvg); returns canonical bytes. */
 export async function trainFederated(options: FederatedOptions): Promise<Buffer> {
   const { spec, perSite, rounds, seed } = options;
-  const sites = siteData(spec, perSite, seed);
-  let model: Uint8Array = createInitialModel(spec, seed);
-  for (let r = 1; r <= rounds; r++) {
-    const base = readWeights(model, spec);
-    const updates = sites.map((s, i) => {
-      const local = trainWeights(spec, base, s.data, seed + 7919 * r + i, spec.training).weights;
-      const delta = writeWeights(subtractWeights(local, base), spec);
-      return { site: s.site, numSamples: s.data.features.length, bytes: async () => delta };
-    });
-    model = await fedAvgSparseAggregate(model, updates);
-  }
+  const model = await runFederated({
+    spec,
+    genesis: createInitialModel(spec, seed),
+    rounds,
+    rule: fedAvgSparse,
+    sites: siteData(spec, perSite, seed).map((s, i) => ({
+      address: s.site,
+      numSamples: s.data.features.length,
+      update: (base, r) => localDelta(spec, base, s.data, seed + 7919 * r + i),
+    })),
+  });
   return Buffer.from(model);
 }
 

@@ -158,7 +158,7 @@ export type TermRows = "unigram" | "longest-grams" | "all-grams";
  */
 export function termRowIds(term: string, lang: Lang, config: FeatureConfig, which: TermRows): number[] {
   const plain = plainFeatures(config);
-  const ids = new Set<number>([featurize(term, lang, plain)[0]]);
+  const ids = new Set<number>([wordRowId(term, lang, config)]);
   if (which !== "unigram" && config.charNgramMax > 0) {
     const min = which === "longest-grams" ? plain.charNgramMax : plain.charNgramMin;
     const grams = featurize(term, lang, { ...plain, charNgramMin: min, wordNgrams: 1 });

@@ -656,20 +656,12 @@ const CARDIAC_RHYTHM_DEVICE: readonly ImplantTerm[] = [
     kind: "model",
     device: "CRT-D",
   },
-  // Estonian abbreviation and word for a pacemaker (elektrokardiostimulaator)
+  // Estonian abbreviation for a pacemaker (elektrokardiostimulaator)
   {
     text: "EKS",
     match: "exact",
     category: "cardiac_rhythm_device",
     kind: "abbrev",
-    device: "pacemaker",
-    langs: ["et"],
-  },
-  {
-    text: "kardiostimulaator",
-    match: "inner",
-    category: "cardiac_rhythm_device",
-    kind: "term",
     device: "pacemaker",
     langs: ["et"],
   },

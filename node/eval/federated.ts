@@ -1,19 +1,19 @@
 /**
- * An in-process federated simulation shared by the benchmarks (bench-robust, bench-privacy): no chain, no
+ * An in-process federated simulation shared by the realistic evaluation and the benchmarks (bench-robust, bench-privacy): no chain, no
  * network. Every round each site computes a delta from the global model, and the task's aggregation rule
  * runs on the canonical delta bytes, exactly as the aggregator and the auditor run it. Plus per-language
  * macro-F1 of a model on test sets.
  */
-import type { AggregationRule } from "../node/fl/rule";
-import type { Dataset } from "../node/model/dataset";
-import { predictLabels } from "../node/model/evaluate";
-import { computeMetrics } from "../node/model/metrics";
-import { readWeights, writeWeights } from "../node/model/params";
-import { Scorer } from "../node/model/scorer";
-import type { ModelSpec } from "../node/model/spec";
-import { subtractWeights, trainWeights } from "../node/model/train";
-import type { Note } from "../node/text/corpus";
-import type { Lang } from "../node/text/labels";
+import type { AggregationRule } from "../fl/rule";
+import type { Dataset } from "../model/dataset";
+import { predictLabels } from "../model/evaluate";
+import { computeMetrics } from "../model/metrics";
+import { readWeights, writeWeights } from "../model/params";
+import { Scorer } from "../model/scorer";
+import type { ModelSpec } from "../model/spec";
+import { subtractWeights, trainWeights } from "../model/train";
+import type { Note } from "../text/corpus";
+import type { Lang } from "../text/labels";
 
 type Weights = Map<string, Float32Array>;
 
