@@ -6,8 +6,9 @@
  *
  *   - with the ledger: the TrainingLedger on the embedded chain (open, commit, finalise are transactions, and
  *     the services poll the chain);
- *   - without it: the aggregator keeps the rounds in memory under the same rules (its off-chain ledger,
- *     node/aggregator/ledgerPort.ts) and the sites read rounds and commit over its HTTP API. The chain keeps
+ *   - without it: the same aggregator and site services run on an in-memory ledger under the same rules
+ *     (scripts/offLedger/: the ledger port's other implementation, with its own entry point), and the sites
+ *     read rounds and commit over the aggregator's HTTP API. The chain keeps
  *     running idle; the script counts its requests during these runs (it must be zero).
  *
  * The two kinds of run alternate (`--pairs`, with the order swapped in every other pair) so that load from
@@ -24,7 +25,6 @@ import path from "node:path";
 import { Command } from "commander";
 import { CHAIN_NICENESS, startEmbeddedChain } from "../node/chain/embeddedChain";
 import type { DemoLayout } from "../node/demo/configs";
-import { writeOffLedgerRun } from "../node/demo/offLedger";
 import { parseDemoSettings } from "../node/demo/options";
 import {
   describeExit,
@@ -36,6 +36,7 @@ import {
 import { roundTimings, type RoundTiming } from "../node/demo/roundTimings";
 import { DemoSession } from "../node/demo/session";
 import { FedledgerError } from "../node/errors";
+import { writeOffLedgerRun, type OffLedgerRun } from "./offLedger/run";
 
 process.env.FEDLEDGER_QUIET ??= "1";
 
@@ -82,6 +83,8 @@ async function runOnce(
   session: DemoSession,
   label: string,
   layout: DemoLayout,
+  /** The off-ledger run's processes; undefined for the run on the ledger (the `fedledger` CLI). */
+  offLedger: OffLedgerRun | undefined,
   chain: BenchChain,
   countRequests: boolean,
 ): Promise<RunResult> {
@@ -100,7 +103,7 @@ async function runOnce(
   const started = Date.now();
   const aggregator = session.group.start({
     name: `${label} aggregator`,
-    args: ["aggregator", "run", "--config", layout.aggregatorConfig],
+    ...(offLedger?.aggregator ?? { args: ["aggregator", "run", "--config", layout.aggregatorConfig] }),
     logFile: path.join(layout.logsDir, "aggregator.log"),
   });
   aggregator.onLine(collect(aggregatorEvents));
@@ -111,7 +114,7 @@ async function runOnce(
   const sites: ManagedProcess[] = session.sites.map((site) => {
     const proc = session.group.start({
       name: `${label} ${site.id}`,
-      args: ["site", "run", "--config", layout.siteConfig(site)],
+      ...(offLedger?.site(site) ?? { args: ["site", "run", "--config", layout.siteConfig(site)] }),
       logFile: path.join(layout.logsDir, `${site.id}.log`),
     });
     proc.onLine(collect(siteEvents));
@@ -302,15 +305,17 @@ async function main(argv: string[]): Promise<void> {
       const session = await DemoSession.prepare(settings, { stdout: process.stdout });
       sessions.push(session);
       try {
-        const offLayout = await writeOffLedgerRun(session, path.join(out, `pair-${pair}`, "off-ledger"));
+        const off = await writeOffLedgerRun(session, path.join(out, `pair-${pair}`, "off-ledger"));
         const kinds = pair % 2 === 1 ? ["ledger", "off-ledger"] : ["off-ledger", "ledger"];
         for (const kind of kinds) {
           session.note(
             `pair ${pair} of ${o.pairs}: ${settings.sites} sites × ${settings.rounds} rounds, ${kind}`,
           );
           if (kind === "ledger")
-            ledgerRuns.push(await runOnce(session, kind, session.layout, chain, o.countRequests === true));
-          else offRuns.push(await runOnce(session, kind, offLayout, chain, o.countRequests === true));
+            ledgerRuns.push(
+              await runOnce(session, kind, session.layout, undefined, chain, o.countRequests === true),
+            );
+          else offRuns.push(await runOnce(session, kind, off.layout, off, chain, o.countRequests === true));
         }
       } finally {
         await session.close();

@@ -29,7 +29,7 @@ export interface AcceptUploadDependencies {
   chainId: bigint;
   /** TrainingLedger address (the EIP-712 verifying contract). */
   ledgerAddress: string;
-  view: AggregatorLedger;
+  ledger: AggregatorLedger;
   store: ContentStore;
   gates: RoundGates;
   /** The tensors every update must have (expectedTensors of the task's spec). */
@@ -121,7 +121,7 @@ export async function acceptUpload(
     return { created: false, record: existing };
   }
 
-  const ctx = await deps.view.uploadContext(env.task, env.round, env.site);
+  const ctx = await deps.ledger.uploadContext(env.task, env.round, env.site);
   if (ctx.siteStatus === "Suspended")
     throw new ApiError(
       "site_suspended",

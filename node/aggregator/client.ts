@@ -124,12 +124,13 @@ async function errorFromResponse(res: Response): Promise<AggregatorRequestError>
 
 /**
  * Runs `attempt` with retries on transient failures. `attempt` returns a Response; 5xx are retried, 4xx become
- * AggregatorRequestError at once.
+ * AggregatorRequestError at once, except the statuses in `passStatuses`, which are returned like a success.
  */
 async function withRetries(
   url: string,
   options: RequestOptions,
   attempt: (signal: AbortSignal) => Promise<Response>,
+  passStatuses: readonly number[] = [],
 ) {
   const retries = options.retries ?? 4;
   const minDelay = options.minDelayMs ?? 250;
@@ -155,7 +156,7 @@ async function withRetries(
         last = await errorFromResponse(res);
         continue;
       }
-      if (res.status >= 400) throw await errorFromResponse(res);
+      if (res.status >= 400 && !passStatuses.includes(res.status)) throw await errorFromResponse(res);
       return res;
     } catch (err) {
       if (!(err instanceof Transient)) throw err;
@@ -167,6 +168,43 @@ async function withRetries(
     }
   }
   throw last ?? new AggregatorRequestError("network", `cannot reach the aggregator at ${url}`, "");
+}
+
+/** Options of {@link requestAggregatorJson}. */
+export interface JsonRequestOptions extends RequestOptions {
+  /** The request's method, headers and body (fetch's RequestInit, without a signal). */
+  init?: Omit<RequestInit, "signal">;
+  /** 4xx statuses answered to the caller with their body instead of thrown (e.g. 404 for "none"). */
+  passStatuses?: readonly number[];
+}
+
+/**
+ * One JSON request to an aggregator, with the client's retries, timeouts, size cap and error mapping: a 2xx
+ * answer (or one of `passStatuses`) comes back with its parsed body (undefined when it is not JSON); any other
+ * 4xx throws an AggregatorRequestError with the server's code.
+ *
+ * @example
+ * const { body } = await requestAggregatorJson("http://127.0.0.1:8760", "/healthz", { retries: 0 });
+ */
+export async function requestAggregatorJson(
+  url: string,
+  path: string,
+  options: JsonRequestOptions = {},
+): Promise<{ status: number; body: unknown }> {
+  const base = baseUrl(url);
+  const res = await withRetries(
+    base,
+    { timeoutMs: 30_000, ...options },
+    (signal) => fetch(`${base}${path}`, { ...options.init, signal }),
+    options.passStatuses,
+  );
+  let body: unknown;
+  try {
+    body = await readCappedJson(res);
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, body };
 }
 
 /** How long an upload waits for `100 Continue` before sending the body anyway (RFC 9110 §10.1.1). */

@@ -3,8 +3,15 @@
  * directory of the config file. docs/protocol.md shows an example.
  */
 import path from "node:path";
-import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
+import {
+  checkLedgerSource,
+  ledgerSourceFields,
+  resolveLedgerSourcePaths,
+  resolveSignerPaths,
+  signerConfigSchema,
+  taskIdSchema,
+} from "../chain/ledgerConfig";
 import { UsageError } from "../errors";
 import { readJsonFile } from "../jsonFile";
 import { DEFAULT_READ_AUTH } from "./readAuth";
@@ -45,37 +52,12 @@ export const DEFAULT_HTTP = {
   maxConnections: 256,
 } as const;
 
-const address = z
-  .string()
-  .refine((v) => isAddress(v), { message: "must be a 0x-prefixed 20-byte address" })
-  .transform((v) => getAddress(v));
-
-const signerSchema = z.union([
-  z
-    .object({
-      keystore: z.string().min(1),
-      passwordEnv: z
-        .string()
-        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
-        .optional(),
-      passwordFile: z.string().min(1).optional(),
-    })
-    .strict(),
-  z.object({ devAccount: z.string().min(1) }).strict(),
-]);
-
 /** Schema of the config file. */
 export const aggregatorConfigSchema = z
   .object({
-    rpc: z.string().url().optional(),
-    chainId: z.number().int().positive().optional(),
-    deployment: z.string().min(1).optional(),
-    ledger: address.optional(),
-    registry: address.optional(),
-    signer: signerSchema,
-    taskId: z
-      .union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]*$/)])
-      .transform((v) => BigInt(v)),
+    ...ledgerSourceFields,
+    signer: signerConfigSchema,
+    taskId: taskIdSchema,
     modelSpec: z.string().min(1),
     genesisModel: z.string().min(1),
     storeDir: z.string().min(1),
@@ -130,53 +112,10 @@ export const aggregatorConfigSchema = z
     pollIntervalMs: z.number().int().min(10).max(600_000).default(2_000),
     maxRetryDelayMs: z.number().int().min(10).max(3_600_000).default(DEFAULT_LIMITS.maxRetryDelayMs),
     uploadGraceSeconds: z.number().int().min(0).max(86_400).default(30),
-    /**
-     * Benchmarks only: run the task with no chain at all (ledgerPort.ts). The rounds follow the ledger's rules
-     * in memory with these parameters; the deployment (or ledger and chainId) only names the signature domain.
-     */
-    offLedger: z
-      .object({
-        sites: z.array(address).min(1),
-        minSitesPerRound: z.number().int().min(1).max(65_535),
-        commitWindowSeconds: z
-          .number()
-          .int()
-          .min(1)
-          .max(2 ** 32 - 1),
-        roundsPlanned: z.number().int().min(1).max(65_535),
-        /** The task's aggregation rule number (1 FedAvg, 2 sparse FedAvg); 1 when not given. */
-        aggregationRule: z.number().int().min(1).max(255).optional(),
-      })
-      .strict()
-      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
-    const addresses = (c.ledger ? 1 : 0) + (c.registry ? 1 : 0);
-    if (addresses === 1)
-      ctx.addIssue({
-        code: "custom",
-        message: "give both ledger and registry, or neither",
-        path: ["ledger"],
-      });
-    if (addresses === 0 && !c.deployment)
-      ctx.addIssue({
-        code: "custom",
-        message: "give a deployment file or the ledger and registry addresses",
-        path: [],
-      });
-    if (addresses === 2 && c.deployment)
-      ctx.addIssue({
-        code: "custom",
-        message: "give a deployment file or addresses, not both",
-        path: ["deployment"],
-      });
-    if (addresses === 2 && c.offLedger && c.chainId === undefined)
-      ctx.addIssue({
-        code: "custom",
-        message: "chainId is required when offLedger is set with addresses",
-        path: ["chainId"],
-      });
+    checkLedgerSource(c, ctx);
     if (c.maxUploadBytesInFlightPerSite < c.maxUploadBytes)
       ctx.addIssue({
         code: "custom",
@@ -194,12 +133,6 @@ export const aggregatorConfigSchema = z
         code: "custom",
         message: "headersTimeoutMs must not be above requestTimeoutMs",
         path: ["http", "headersTimeoutMs"],
-      });
-    if (addresses === 2 && !c.rpc && !c.offLedger)
-      ctx.addIssue({
-        code: "custom",
-        message: "rpc is required when the addresses are given",
-        path: ["rpc"],
       });
   });
 
@@ -228,15 +161,8 @@ export function parseAggregatorConfig(
   const abs = (p: string) => path.resolve(baseDir, p);
   return {
     ...c,
-    deployment: c.deployment === undefined ? undefined : abs(c.deployment),
-    signer:
-      "keystore" in c.signer
-        ? {
-            ...c.signer,
-            keystore: abs(c.signer.keystore),
-            ...(c.signer.passwordFile === undefined ? {} : { passwordFile: abs(c.signer.passwordFile) }),
-          }
-        : c.signer,
+    ...resolveLedgerSourcePaths(c, baseDir),
+    signer: resolveSignerPaths(c.signer, baseDir),
     modelSpec: abs(c.modelSpec),
     genesisModel: abs(c.genesisModel),
     storeDir: abs(c.storeDir),
@@ -254,7 +180,7 @@ export async function loadAggregatorConfig(file: string): Promise<AggregatorConf
   return parseAggregatorConfig(json, path.dirname(path.resolve(file)), `the aggregator config ${file}`);
 }
 
-/** The service settings a config gives, the same with and without the ledger: address, limits, timing. */
+/** The service settings a config gives: address, limits, timing. */
 export function serviceSettings(config: AggregatorConfig) {
   return {
     host: config.listen.host,

@@ -1,16 +1,53 @@
 /**
- * The aggregator's ledger port: everything the aggregator reads from and writes to the ledger, behind one
- * interface with two implementations.
+ * The aggregator's ledger port: everything the aggregator reads from and writes to the ledger, as one interface
+ * and the types it speaks in. This file owns the port; implementations live beside their backends:
  *
- * - {@link LedgerView} (ledgerView.ts): the TrainingLedger and ConsortiumRegistry contracts on a chain. This is
- *   what the service uses.
- * - OffChainLedger (offChainLedger.ts): the same round rules kept in the aggregator's memory, with no chain at
- *   all. It exists to measure what the ledger costs (`npm run bench:round` runs the same rounds both ways); sites
- *   reach it over the aggregator's HTTP API (offChainRoutes.ts).
+ * - OnChainAggregatorLedger (onChainLedger.ts): the TrainingLedger and ConsortiumRegistry contracts on a chain,
+ *   built by runFromConfig.ts. This is what the service runs on.
+ * - the benchmark's in-memory ledger (scripts/offLedger/ledger.ts), which keeps the same round rules with no
+ *   chain, to measure what the ledger costs (`npm run bench:round`); tests also use it as a fake.
+ *
+ * The service takes its port from its caller (startAggregatorService's `ledger`), and knows nothing of which one
+ * it is given.
  */
 import type { RoundInfo, TaskInfo } from "../chain/tasks";
-import type { ChainSnapshot, CommitEvent, UploadContext } from "./ledgerView";
+import type { AbortReasonId, SiteStatusName } from "../chain/vocabulary";
 import type { ReaderRole } from "./readAuth";
+
+/** One UpdateCommitted event. */
+export interface CommitEvent {
+  site: string;
+  updateHash: string;
+  numSamples: bigint;
+  metricsHash: string;
+  blockNumber: number;
+}
+
+/** The state the round driver decides on. */
+export interface ChainSnapshot {
+  task: TaskInfo;
+  /** The task's current round (undefined before round 1 is opened). */
+  round?: RoundInfo;
+  activeSites: number;
+  /**
+   * Whether the current round may be finalised before its deadline: as many commits as Active sites, and no
+   * site stopped being Active since the round opened (the ledger's `canCloseEarly`, which finalizeRound
+   * enforces). False when no round is open.
+   */
+  earlyCloseAllowed: boolean;
+  /** Unix time of the latest block. */
+  chainTime: number;
+}
+
+/** What an upload needs to be checked against. */
+export interface UploadContext {
+  siteStatus: SiteStatusName;
+  round: RoundInfo;
+  /** The leaf the site committed (zero hash when none). */
+  leaf: string;
+  /** The site's UpdateCommitted event for the round, when there is one. */
+  commit?: CommitEvent;
+}
 
 /** What the aggregator needs from a ledger. Writes resolve once recorded and throw a FedledgerError if refused. */
 export interface AggregatorLedger {
@@ -33,7 +70,7 @@ export interface AggregatorLedger {
   /** Site status, round, committed leaf and commit of one site. */
   uploadContext(taskId: bigint, round: number, site: string): Promise<UploadContext>;
   /** Status names of several sites. */
-  siteStatuses(sites: readonly string[]): Promise<string[]>;
+  siteStatuses(sites: readonly string[]): Promise<SiteStatusName[]>;
   /** The leaf each site committed in a round (zero hash when none). */
   commitLeaves(taskId: bigint, round: number, sites: readonly string[]): Promise<string[]>;
   /** Whether a model hash was recorded (as a genesis or a round's model). */
@@ -47,5 +84,5 @@ export interface AggregatorLedger {
     includedCount: number,
     metricsHash: string,
   ): Promise<void>;
-  abortRound(taskId: bigint, round: number, reason: 1 | 2): Promise<void>;
+  abortRound(taskId: bigint, round: number, reason: AbortReasonId): Promise<void>;
 }

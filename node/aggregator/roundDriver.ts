@@ -16,6 +16,7 @@
  * failure), and an update the rule cannot use (beyond the task's limits, refused by the rule, or making the
  * aggregate non-finite) is left out with a logged reason; the round then goes on without it or is aborted.
  */
+import { ABORT_REASON_IDS, type AbortReasonId } from "../chain/vocabulary";
 import { describeChainError } from "../chain/describeChainError";
 import type { RoundInfo } from "../chain/tasks";
 import { FedledgerError } from "../errors";
@@ -27,7 +28,7 @@ import { checkFinite } from "../fl/updateCheck";
 import { readModelHeader } from "../model/format";
 import type { ContentStore, UploadRecord } from "../store";
 import type { AggregatorLedger } from "./ledgerPort";
-import type { ChainSnapshot } from "./ledgerView";
+import type { ChainSnapshot } from "./ledgerPort";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
 import type { RoundGates } from "./roundGates";
@@ -42,8 +43,8 @@ import {
 /** What the driver needs. */
 export interface RoundDriverDependencies {
   taskId: bigint;
-  /** The ledger (on a chain, or off-chain for benchmarks), see ledgerPort.ts. */
-  view: AggregatorLedger;
+  /** The ledger port (ledgerPort.ts). */
+  ledger: AggregatorLedger;
   store: ContentStore;
   gates: RoundGates;
   metrics: AggregatorMetrics;
@@ -193,7 +194,7 @@ export class RoundDriver {
 
   /** One step; resolves true when the task has no round left to drive. */
   async step(): Promise<boolean> {
-    const snap = await this.deps.view.snapshot(this.deps.taskId);
+    const snap = await this.deps.ledger.snapshot(this.deps.taskId);
     const { task, round } = snap;
     if (round && round.status === "Open") {
       await this.driveOpenRound(snap, round);
@@ -219,7 +220,7 @@ export class RoundDriver {
         hint: "Copy the model file into the store (objects/<hash>) or use the store of the aggregator that made it",
       });
     const ledgerSeconds = await this.send("open_round", () =>
-      this.deps.view.openRound(this.deps.taskId, base),
+      this.deps.ledger.openRound(this.deps.taskId, base),
     );
     this.deps.log("info", "round_opened", {
       task: this.deps.taskId,
@@ -260,12 +261,12 @@ export class RoundDriver {
    * values, and the sample count and norm are within the task's limits (the same functions as at upload).
    */
   private async usableUploads(round: number): Promise<UsableUpload[]> {
-    const { taskId, view, store } = this.deps;
+    const { taskId, ledger, store } = this.deps;
     const uploads = await store.listRound(taskId, round);
     const sites = uploads.map((u) => u.site);
     const [statuses, leaves] = await Promise.all([
-      view.siteStatuses(sites),
-      view.commitLeaves(taskId, round, sites),
+      ledger.siteStatuses(sites),
+      ledger.commitLeaves(taskId, round, sites),
     ]);
     const usable: UsableUpload[] = [];
     for (let i = 0; i < uploads.length; i++) {
@@ -379,11 +380,14 @@ export class RoundDriver {
     deadlinePassed: boolean,
     ruleId: number,
   ): Promise<boolean> {
-    const { taskId, store, log, view } = this.deps;
+    const { taskId, store, log, ledger } = this.deps;
     const usable = await this.usableUploads(round.round);
     if (usable.length < round.minSitesPerRound) {
       if (!deadlinePassed) return false;
-      const reason = round.commitCount < round.minSitesPerRound ? 1 : 2;
+      const reason =
+        round.commitCount < round.minSitesPerRound
+          ? ABORT_REASON_IDS.tooFewCommits
+          : ABORT_REASON_IDS.tooFewValidUpdates;
       return this.abort(round, reason, usable.length);
     }
 
@@ -424,13 +428,13 @@ export class RoundDriver {
     // Check the chain right before sending: a previous process may have finished this round already.
     // A model hash recorded before (by another task's genesis, or an unchanged model) does not stop the
     // round: the ledger keeps the hash's first record and the round's own record names its model.
-    const fresh = await view.round(taskId, round.round);
+    const fresh = await ledger.round(taskId, round.round);
     if (fresh.status !== "Open") {
       log("info", "round_already_closed", { task: taskId, round: round.round, status: fresh.status });
       return true;
     }
     const ledgerSeconds = await this.send("finalize_round", () =>
-      view.finalizeRound(taskId, round.round, modelHash, tree.root, included.length, metricsHash),
+      ledger.finalizeRound(taskId, round.round, modelHash, tree.root, included.length, metricsHash),
     );
     this.deps.metrics.roundsFinalized.inc();
     log("info", "round_finalized", {
@@ -446,11 +450,13 @@ export class RoundDriver {
     return true;
   }
 
-  private async abort(round: RoundInfo, reason: 1 | 2, usable: number): Promise<boolean> {
-    const { taskId, view, log } = this.deps;
-    const fresh = await view.round(taskId, round.round);
+  private async abort(round: RoundInfo, reason: AbortReasonId, usable: number): Promise<boolean> {
+    const { taskId, ledger, log } = this.deps;
+    const fresh = await ledger.round(taskId, round.round);
     if (fresh.status !== "Open") return true;
-    const ledgerSeconds = await this.send("abort_round", () => view.abortRound(taskId, round.round, reason));
+    const ledgerSeconds = await this.send("abort_round", () =>
+      ledger.abortRound(taskId, round.round, reason),
+    );
     this.deps.metrics.roundsAborted.inc({ reason: String(reason) });
     log("warn", "round_aborted", {
       task: taskId,

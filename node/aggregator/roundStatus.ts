@@ -1,3 +1,4 @@
+import type { RoundStatusName } from "../chain/vocabulary";
 import { metricsHash } from "../fl/metrics";
 import type { ContentStore } from "../store";
 import { ApiError } from "./apiError";
@@ -8,7 +9,7 @@ import type { RoundGates } from "./roundGates";
 export interface RoundStatusDocument {
   task: string;
   round: number;
-  status: string;
+  status: RoundStatusName;
   baseModelHash: string;
   /** The finalised model, or null. */
   modelHash: string | null;
@@ -50,14 +51,14 @@ function meanOfNumbers(records: readonly { metrics: Record<string, unknown> }[])
 
 /** Builds the status document of one round from the chain and the store. */
 export async function roundStatus(
-  deps: { taskId: bigint; view: AggregatorLedger; store: ContentStore; gates: RoundGates },
+  deps: { taskId: bigint; ledger: AggregatorLedger; store: ContentStore; gates: RoundGates },
   round: number,
 ): Promise<RoundStatusDocument> {
-  const info = await deps.view.round(deps.taskId, round);
+  const info = await deps.ledger.round(deps.taskId, round);
   if (info.status === "None")
     throw new ApiError("unknown_round", `round ${round} of task ${deps.taskId} has not been opened`);
   const [commits, uploads] = await Promise.all([
-    deps.view.commits(deps.taskId, round, info.openedAtBlock),
+    deps.ledger.commits(deps.taskId, round, info.openedAtBlock),
     deps.store.listRound(deps.taskId, round),
   ]);
   const uploaded = new Set(uploads.map((u) => u.site.toLowerCase()));

@@ -34,7 +34,7 @@ export interface AggregatorAppDependencies extends AcceptUploadDependencies {
   maxUploadBytes: number;
   /** The caps on upload bytes in flight (total and per site). */
   budget: UploadBudget;
-  /** Extra routes under /ledger (the off-chain ledger's endpoints for sites; see ledgerPort.ts). */
+  /** Extra routes under /ledger, given by the service's caller (the off-ledger benchmark serves its ledger there). */
   ledgerRoutes?: Router;
   /** How long a signed read of a site's update is good for (readAuth.ts defaults). */
   readAuth?: Partial<ReadAuthSettings>;
@@ -93,13 +93,13 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
   });
 
   const uploads = new UploadIndex(deps.store, deps.taskId, async () => {
-    const task = await deps.view.task(deps.taskId);
+    const task = await deps.ledger.task(deps.taskId);
     return task?.currentRound ?? 0;
   });
   const readGuard = new ReadGuard({
     domain: { chainId: deps.chainId, ledger: deps.ledgerAddress },
     taskId: deps.taskId,
-    readerRoles: (account) => deps.view.readerRoles(account),
+    readerRoles: (account) => deps.ledger.readerRoles(account),
     settings: deps.readAuth,
   });
 
@@ -116,7 +116,7 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
     }
     // A site's update is served to signed reads only, unless the same bytes are a recorded (public) model.
     const uploaders = await uploads.sitesOf(hash);
-    const guarded = uploaders.length > 0 && !(await deps.view.isRecorded(hash));
+    const guarded = uploaders.length > 0 && !(await deps.ledger.isRecorded(hash));
     if (guarded) {
       const grant = await readGuard.authorize(req.headers, hash, uploaders);
       deps.log("info", "update_read", { task: deps.taskId, hash, reader: grant.reader, right: grant.right });

@@ -4,8 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Provider } from "ethers";
-import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
+import type { Router } from "express";
 import { FedledgerError } from "../errors";
 import { getAggregationRule } from "../fl/rules";
 import { checkUpdate, UpdateCheckError } from "../fl/updateCheck";
@@ -14,9 +13,6 @@ import { expectedTensors } from "../model/params";
 import { specBytes, specHash, type ModelSpec } from "../model/spec";
 import type { ContentStore } from "../store";
 import type { AggregatorLedger } from "./ledgerPort";
-import { LedgerView } from "./ledgerView";
-import { OffChainLedger } from "./offChainLedger";
-import { offChainLedgerRoutes } from "./offChainRoutes";
 import { jsonLineLogger, type Logger } from "./log";
 import { DEFAULT_HTTP, DEFAULT_LIMITS } from "./config";
 import { createAggregatorMetrics, type AggregatorMetrics } from "./metrics";
@@ -29,16 +25,13 @@ import { updateLimitsFor } from "./updateLimits";
 
 /** Everything the service needs, already connected and loaded. */
 export interface AggregatorServiceParameters {
-  /** The ledger, connected to the aggregator's signer (not needed with `ledgerPort`). */
-  ledger?: TrainingLedger;
-  registry?: ConsortiumRegistry;
-  /** Provider of the chain; it should not cache requests (ethers JsonRpcProvider option cacheTimeout: -1). */
-  provider?: Provider;
   /**
-   * Another implementation of the ledger port instead of the contracts: an OffChainLedger runs the rounds with
-   * no chain at all (benchmarks only, see ledgerPort.ts); its endpoints for sites are served under /ledger.
+   * The ledger port (ledgerPort.ts), its writes sent from the aggregator's key: an OnChainAggregatorLedger for the
+   * contracts (runFromConfig.ts builds it), or another implementation from the caller.
    */
-  ledgerPort?: AggregatorLedger;
+  ledger: AggregatorLedger;
+  /** Routes the caller serves under /ledger beside the API (the off-ledger benchmark's ledger for sites). */
+  ledgerRoutes?: Router;
   chainId: bigint | number;
   taskId: bigint | number;
   spec: ModelSpec;
@@ -102,11 +95,11 @@ export interface AggregatorService {
 
 async function checkTask(
   params: AggregatorServiceParameters,
-  view: AggregatorLedger,
+  ledger: AggregatorLedger,
   taskId: bigint,
   signer: string,
 ) {
-  const task = await view.task(taskId);
+  const task = await ledger.task(taskId);
   if (!task)
     throw new FedledgerError(`task ${taskId} does not exist on the ledger`, {
       hint: "Create it with `fedledger task create` or set taskId in the config",
@@ -131,7 +124,7 @@ async function checkTask(
     throw err;
   }
   getAggregationRule(task.aggregationRule);
-  if (!(await view.isAggregator(signer)))
+  if (!(await ledger.isAggregator(signer)))
     throw new FedledgerError(`${signer} does not hold the aggregator role`, {
       hint: "Ask the admins to grant it (`fedledger role grant aggregator <address>`) or sign with the aggregator key",
     });
@@ -143,8 +136,9 @@ async function checkTask(
  * listens for HTTP, and starts the round driver. Throws a FedledgerError naming what does not match.
  *
  * @example
- * const service = await startAggregatorService({ ledger, registry, provider, chainId, taskId: 1n, spec, genesis,
- *   store, port: 0, maxUploadBytes: 64 << 20, pollIntervalMs: 1000, uploadGraceSeconds: 30 });
+ * const ledger = new OnChainAggregatorLedger(trainingLedger, registry, provider);
+ * const service = await startAggregatorService({ ledger, chainId, taskId: 1n, spec, genesis, store, port: 0,
+ *   maxUploadBytes: 64 << 20, pollIntervalMs: 1000, uploadGraceSeconds: 30 });
  * await service.driverDone;
  */
 export async function startAggregatorService(
@@ -153,19 +147,15 @@ export async function startAggregatorService(
   const taskId = BigInt(params.taskId);
   const chainId = BigInt(params.chainId);
   const log = params.log ?? jsonLineLogger();
-  let view: AggregatorLedger;
-  if (params.ledgerPort) view = params.ledgerPort;
-  else if (params.ledger && params.registry && params.provider)
-    view = new LedgerView(params.ledger, params.registry, params.provider);
-  else throw new FedledgerError("the aggregator needs the ledger, the registry and a provider");
-  const signer = await view.signerAddress();
+  const { ledger } = params;
+  const signer = await ledger.signerAddress();
   if (!signer) throw new FedledgerError("the aggregator needs the ledger connected to a signer");
-  await checkTask(params, view, taskId, signer);
+  await checkTask(params, ledger, taskId, signer);
   await params.store.put(params.genesis);
   // The spec's canonical JSON under its on-chain hash, so an auditor can fetch it (ε recomputation).
   await params.store.put(specBytes(params.spec));
 
-  const ledgerAddress = view.ledgerAddress;
+  const ledgerAddress = ledger.ledgerAddress;
   const metrics = createAggregatorMetrics();
   const gates = new RoundGates();
   const limits: AggregatorLimits = { ...DEFAULT_LIMITS, ...params.limits };
@@ -173,7 +163,7 @@ export async function startAggregatorService(
   const updateLimits = updateLimitsFor(taskId, limits);
   const driver = new RoundDriver({
     taskId,
-    view,
+    ledger,
     store: params.store,
     gates,
     metrics,
@@ -187,7 +177,7 @@ export async function startAggregatorService(
     taskId,
     chainId,
     ledgerAddress,
-    view,
+    ledger,
     store: params.store,
     gates,
     layout: expectedTensors(params.spec),
@@ -201,7 +191,7 @@ export async function startAggregatorService(
       perSite: limits.maxUploadBytesInFlightPerSite,
       retryAfterSeconds: limits.retryAfterSeconds,
     }),
-    ledgerRoutes: view instanceof OffChainLedger ? offChainLedgerRoutes(view, chainId) : undefined,
+    ledgerRoutes: params.ledgerRoutes,
     readAuth: params.readAuth,
   });
 

@@ -1,11 +1,11 @@
 import type { ConsortiumRegistry } from "../../typechain-types";
-import { siteStatusName } from "./vocabulary";
+import { siteStatusName, type SiteStatusName } from "./vocabulary";
 
 /** A site as stored in the registry, with names for coded fields. */
 export interface SiteInfo {
   operator: string;
   /** Status name: Proposed, Active, Suspended or Removed. */
-  status: string;
+  status: SiteStatusName;
   /** Block of the last status change. */
   changedAtBlock: number;
   /** ISO 3166-1 alpha-2 code, e.g. "SE". */

@@ -2,7 +2,7 @@ import { ZeroAddress, type ContractTransactionReceipt } from "ethers";
 import { FedledgerError } from "../errors";
 import type { TrainingLedger } from "../../typechain-types";
 import { confirmTransaction, receiptEvents } from "./transactions";
-import { aggregationRuleName, roundStatusName } from "./vocabulary";
+import { aggregationRuleName, roundStatusName, type RoundStatusName } from "./vocabulary";
 
 /** A training task as the ledger stores it, with names for coded fields. */
 export interface TaskInfo {
@@ -27,7 +27,7 @@ export interface TaskInfo {
 export interface RoundInfo {
   round: number;
   /** None, Open, Finalized or Aborted. */
-  status: string;
+  status: RoundStatusName;
   minSitesPerRound: number;
   commitCount: number;
   includedCount: number;

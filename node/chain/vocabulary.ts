@@ -8,13 +8,16 @@ import { id } from "ethers";
 
 /** ConsortiumRegistry.SiteStatus, by enum value. */
 export const SITE_STATUSES = ["None", "Proposed", "Active", "Suspended", "Removed"] as const;
-/** A site status name. */
-export type SiteStatusName = (typeof SITE_STATUSES)[number];
+/**
+ * A site status name, or `Unknown(n)` for an enum value this code does not know (a newer contract). Every
+ * status in the code is typed with it, so a comparison with a misspelt name does not compile.
+ */
+export type SiteStatusName = (typeof SITE_STATUSES)[number] | `Unknown(${number})`;
 
 /** TrainingLedger.RoundStatus, by enum value. */
 export const ROUND_STATUSES = ["None", "Open", "Finalized", "Aborted"] as const;
-/** A round status name. */
-export type RoundStatusName = (typeof ROUND_STATUSES)[number];
+/** A round status name, or `Unknown(n)` (see SiteStatusName). */
+export type RoundStatusName = (typeof ROUND_STATUSES)[number] | `Unknown(${number})`;
 
 /** Role identifiers of ConsortiumRegistry: keccak256 of the role's name. */
 export const ROLES = {
@@ -38,17 +41,25 @@ export const AGGREGATION_RULE_IDS = {
   "multi-krum": 6,
 } as const;
 
-/** Reasons an aggregator gives when aborting a round. */
-export const ABORT_REASONS: Record<number, string> = { 1: "too few commits", 2: "too few valid updates" };
+/** TrainingLedger's abort reasons, by name: the values `abortRound` accepts. */
+export const ABORT_REASON_IDS = { tooFewCommits: 1, tooFewValidUpdates: 2 } as const;
+/** An abort reason the ledger accepts. */
+export type AbortReasonId = (typeof ABORT_REASON_IDS)[keyof typeof ABORT_REASON_IDS];
+
+/** Reasons an aggregator gives when aborting a round, in words, by value. */
+export const ABORT_REASONS: Record<number, string> = {
+  [ABORT_REASON_IDS.tooFewCommits]: "too few commits",
+  [ABORT_REASON_IDS.tooFewValidUpdates]: "too few valid updates",
+};
 
 /** Name of a SiteStatus value, or `Unknown(n)` for a value this code does not know. */
-export function siteStatusName(value: bigint | number): string {
-  return SITE_STATUSES[Number(value)] ?? `Unknown(${value})`;
+export function siteStatusName(value: bigint | number): SiteStatusName {
+  return SITE_STATUSES[Number(value)] ?? `Unknown(${Number(value)})`;
 }
 
 /** Name of a RoundStatus value, or `Unknown(n)`. */
-export function roundStatusName(value: bigint | number): string {
-  return ROUND_STATUSES[Number(value)] ?? `Unknown(${value})`;
+export function roundStatusName(value: bigint | number): RoundStatusName {
+  return ROUND_STATUSES[Number(value)] ?? `Unknown(${Number(value)})`;
 }
 
 /** The enum value of a site status name, case-insensitive, or undefined. */

@@ -42,9 +42,11 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI: parses argv, runs the command, turns errors into one line and an exit code. */
-export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+/**
+ * Runs the CLI: parses argv, runs the command, turns errors into one line and an exit code. Another program
+ * (the off-ledger benchmark's entry point) may be given to run with the same error handling.
+ */
+export async function main(argv: string[], program: Command = buildProgram()): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -66,17 +66,6 @@ export interface DemoConfigParameters {
   uploadGraceSeconds: number;
   /** Sites stay up (idle) after the task's last round instead of exiting. */
   keepRunning: boolean;
-  /**
-   * Benchmarks only: run without a chain (the aggregator's off-chain ledger, see
-   * node/aggregator/ledgerPort.ts), with these task parameters.
-   */
-  offLedger?: {
-    sites: string[];
-    minSitesPerRound: number;
-    commitWindowSeconds: number;
-    roundsPlanned: number;
-    aggregationRule?: number;
-  };
 }
 
 /** Writes the aggregator's config (signing with the `aggregator` dev account). */
@@ -95,7 +84,6 @@ export async function writeAggregatorConfig(p: DemoConfigParameters): Promise<st
     listen: { host: "127.0.0.1", port: p.aggregatorPort },
     pollIntervalMs: p.pollIntervalMs,
     uploadGraceSeconds: p.uploadGraceSeconds,
-    ...(p.offLedger ? { offLedger: p.offLedger } : {}),
   });
   return p.layout.aggregatorConfig;
 }
@@ -127,7 +115,6 @@ export async function writeSiteConfig(
     stateDir: "state",
     pollIntervalMs: p.pollIntervalMs,
     keepRunning: p.keepRunning,
-    ...(p.offLedger ? { offLedger: true } : {}),
   });
   return p.layout.siteConfig(site);
 }

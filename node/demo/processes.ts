@@ -16,8 +16,10 @@ const TAIL_LINES = 40;
 export interface ProcessSpec {
   /** Short name shown in messages, e.g. "aggregator" or "site-02-sv". */
   name: string;
-  /** Arguments of the `fedledger` CLI, e.g. ["site", "run", "--config", file]. */
+  /** Arguments of the `fedledger` CLI, e.g. ["site", "run", "--config", file] (or of `script`). */
   args: string[];
+  /** A TypeScript entry point to run (with tsx) instead of the `fedledger` CLI, e.g. a benchmark's. */
+  script?: string;
   /** File receiving the process's stdout and stderr. */
   logFile: string;
   /** Extra environment variables. */
@@ -82,7 +84,7 @@ export class ProcessGroup {
   }
 
   /**
-   * Starts `fedledger <args>` as a child process.
+   * Starts `fedledger <args>` (or `spec.script <args>`) as a child process.
    *
    * @example
    * const agg = group.start({ name: "aggregator", args: ["aggregator", "run", "--config", file], logFile });
@@ -94,7 +96,8 @@ export class ProcessGroup {
     }
     mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const log: WriteStream = createWriteStream(spec.logFile, { flags: "a" });
-    const child = spawn(process.execPath, [cliPath(), ...spec.args], {
+    const entry = spec.script ? ["--require", "tsx/cjs", spec.script] : [cliPath()];
+    const child = spawn(process.execPath, [...entry, ...spec.args], {
       cwd: packageRoot(),
       env: { ...process.env, FEDLEDGER_QUIET: "1", ...spec.env },
       stdio: ["ignore", "pipe", "pipe"],

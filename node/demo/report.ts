@@ -2,6 +2,7 @@
  * The demo's results: `report.json` in the output folder and the summary printed at the end (scores per
  * language, the final model hash, and the command an auditor runs to verify the model).
  */
+import type { RoundStatusName } from "../chain/vocabulary";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { RoundInfo } from "../chain/tasks";
@@ -26,7 +27,7 @@ export interface DemoReport {
   sites: { id: string; name: string; lang: Lang; country: string; address: string; trainingNotes: number }[];
   rounds: {
     round: number;
-    status: string;
+    status: RoundStatusName;
     commits: number;
     included: number;
     modelHash: string | null;

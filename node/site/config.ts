@@ -3,9 +3,20 @@
  * against the directory of the config file. docs/site.md is the reference, with an example.
  */
 import path from "node:path";
-import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { DEFAULT_MAX_DOWNLOAD_BYTES } from "../aggregator/cappedBody";
+import {
+  checkLedgerSource,
+  httpUrlSchema,
+  ledgerSourceFields,
+  pathSchema,
+  resolveLedgerSourcePaths,
+  resolveSignerPaths,
+  signerConfigSchema,
+  taskIdSchema,
+  type LedgerSourceConfig,
+  type SignerConfig,
+} from "../chain/ledgerConfig";
 import { UsageError } from "../errors";
 import { readJsonFile } from "../jsonFile";
 
@@ -16,63 +27,13 @@ export const DEFAULT_VALIDATION_SHARE = 0.2;
 /** Default seed of the validation split and of the per-round training shuffle. */
 export const DEFAULT_SEED = 1;
 
-const address = z
-  .string()
-  .refine((v) => isAddress(v), { message: "must be a 0x-prefixed 20-byte address" })
-  .transform((v) => getAddress(v));
-
-const httpUrl = z.string().refine(
-  (v) => {
-    try {
-      const u = new URL(v);
-      return u.protocol === "http:" || u.protocol === "https:";
-    } catch {
-      return false;
-    }
-  },
-  { message: "must be an http:// or https:// URL" },
-);
-
-const path1 = z.string().min(1, "must be a non-empty path");
-
-const taskId = z
-  .custom<number | string>(
-    (v) =>
-      (typeof v === "number" && Number.isSafeInteger(v) && v > 0) ||
-      (typeof v === "string" && /^[1-9][0-9]{0,76}$/.test(v)),
-    { message: "must be a positive integer" },
-  )
-  .transform((v) => BigInt(v));
-
-const signerSchema = z
-  .object({
-    keystore: path1.optional(),
-    passwordFile: path1.optional(),
-    passwordEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
-      .optional(),
-    devAccount: z.string().min(1).optional(),
-  })
-  .strict()
-  .superRefine((s, ctx) => {
-    if ((s.keystore === undefined) === (s.devAccount === undefined))
-      ctx.addIssue({ code: "custom", message: "give exactly one of keystore and devAccount", path: [] });
-    if (s.devAccount !== undefined && (s.passwordFile !== undefined || s.passwordEnv !== undefined))
-      ctx.addIssue({
-        code: "custom",
-        message: "passwordFile and passwordEnv belong to a keystore, not to a devAccount",
-        path: [],
-      });
-    if (s.passwordFile !== undefined && s.passwordEnv !== undefined)
-      ctx.addIssue({ code: "custom", message: "give passwordFile or passwordEnv, not both", path: [] });
-  });
+const path1 = pathSchema;
 
 const taskSchema = z
   .object({
-    id: taskId,
+    id: taskIdSchema,
     modelSpec: path1,
-    aggregator: httpUrl.optional(),
+    aggregator: httpUrlSchema.optional(),
   })
   .strict();
 
@@ -88,13 +49,9 @@ const trainingSchema = z
 /** Schema of the site config file. */
 export const siteConfigSchema = z
   .object({
-    signer: signerSchema,
-    rpc: httpUrl.optional(),
-    chainId: z.number().int().positive().optional(),
-    deployment: path1.optional(),
-    ledger: address.optional(),
-    registry: address.optional(),
-    aggregator: httpUrl.optional(),
+    signer: signerConfigSchema,
+    ...ledgerSourceFields,
+    aggregator: httpUrlSchema.optional(),
     tasks: z.array(taskSchema).min(1, "list at least one task"),
     data: z.union([path1, z.array(path1).min(1, "list at least one data file")]),
     skipInvalidNotes: z.boolean().default(false),
@@ -112,42 +69,10 @@ export const siteConfigSchema = z
     keepRunning: z.boolean().default(false),
     /** Tests only: accept a task whose DP noise is "seeded-test-only" (predictable noise gives no privacy). */
     allowTestNoise: z.boolean().default(false),
-    /** Benchmarks only: use the aggregator's off-chain ledger instead of a chain (see ledgerPort.ts). */
-    offLedger: z.boolean().default(false),
   })
   .strict()
   .superRefine((c, ctx) => {
-    const addresses = (c.ledger ? 1 : 0) + (c.registry ? 1 : 0);
-    if (addresses === 1)
-      ctx.addIssue({
-        code: "custom",
-        message: "give both ledger and registry, or neither",
-        path: [c.ledger ? "registry" : "ledger"],
-      });
-    if (addresses === 0 && !c.deployment)
-      ctx.addIssue({
-        code: "custom",
-        message: "give a deployment file or the ledger and registry addresses",
-        path: ["deployment"],
-      });
-    if (addresses === 2 && c.deployment)
-      ctx.addIssue({
-        code: "custom",
-        message: "give a deployment file or addresses, not both",
-        path: ["deployment"],
-      });
-    if (addresses === 2 && !c.rpc && !c.offLedger)
-      ctx.addIssue({
-        code: "custom",
-        message: "is required when ledger and registry are given",
-        path: ["rpc"],
-      });
-    if (addresses === 2 && c.offLedger && c.chainId === undefined)
-      ctx.addIssue({
-        code: "custom",
-        message: "is required when offLedger is set with ledger and registry",
-        path: ["chainId"],
-      });
+    checkLedgerSource(c, ctx);
     c.tasks.forEach((t, i) => {
       if (!t.aggregator && !c.aggregator)
         ctx.addIssue({
@@ -169,22 +94,9 @@ export interface SiteTaskConfig {
   aggregator: string;
 }
 
-/** Where the signing key comes from (paths absolute). */
-export interface SiteSignerConfig {
-  keystore?: string;
-  passwordFile?: string;
-  passwordEnv?: string;
-  devAccount?: string;
-}
-
 /** A validated site config with absolute paths. */
-export interface SiteConfig {
-  signer: SiteSignerConfig;
-  rpc?: string;
-  chainId?: number;
-  deployment?: string;
-  ledger?: string;
-  registry?: string;
+export interface SiteConfig extends LedgerSourceConfig {
+  signer: SignerConfig;
   tasks: SiteTaskConfig[];
   /** Absolute paths of the local note files (JSONL or CSV). */
   data: string[];
@@ -202,8 +114,6 @@ export interface SiteConfig {
   keepRunning: boolean;
   /** Tests only: train tasks whose DP noise is "seeded-test-only" instead of refusing to start. */
   allowTestNoise: boolean;
-  /** Benchmarks only: no chain; the aggregator's off-chain ledger over HTTP (ledgerPort.ts). */
-  offLedger: boolean;
 }
 
 /** What to do about a wrong field, by its top-level name. */
@@ -228,7 +138,6 @@ const FIELD_HINTS: Record<string, string> = {
   maxDownloadBytes: 'Set "maxDownloadBytes" to a byte count of at least 1024 (default 268435456, 256 MiB)',
   keepRunning: 'Set "keepRunning" to true or false',
   allowTestNoise: 'Leave "allowTestNoise" out (it is for tests: seeded DP noise gives no privacy)',
-  offLedger: 'Set "offLedger" to true (benchmarks without a chain) or false',
 };
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -259,16 +168,11 @@ export function parseSiteConfig(value: unknown, baseDir: string, source = "the s
   const c = parsed.data;
   const abs = (p: string) => path.resolve(baseDir, p);
   return {
-    signer: {
-      ...c.signer,
-      keystore: c.signer.keystore === undefined ? undefined : abs(c.signer.keystore),
-      passwordFile: c.signer.passwordFile === undefined ? undefined : abs(c.signer.passwordFile),
-    },
-    rpc: c.rpc,
-    chainId: c.chainId,
-    deployment: c.deployment === undefined ? undefined : abs(c.deployment),
-    ledger: c.ledger,
-    registry: c.registry,
+    signer: resolveSignerPaths(c.signer, baseDir),
+    ...resolveLedgerSourcePaths(
+      { rpc: c.rpc, chainId: c.chainId, deployment: c.deployment, ledger: c.ledger, registry: c.registry },
+      baseDir,
+    ),
     tasks: c.tasks.map((t) => ({
       id: t.id,
       modelSpec: abs(t.modelSpec),
@@ -284,7 +188,6 @@ export function parseSiteConfig(value: unknown, baseDir: string, source = "the s
     maxDownloadBytes: c.maxDownloadBytes,
     keepRunning: c.keepRunning,
     allowTestNoise: c.allowTestNoise,
-    offLedger: c.offLedger,
   };
 }
 

@@ -8,6 +8,8 @@
  * errors, never from the notes.
  */
 
+import type { RoundStatusName, SiteStatusName } from "../chain/vocabulary";
+
 /** Fields of each event type. Task ids are decimal strings; hashes are 0x hex; durations are milliseconds. */
 export interface SiteEventFields {
   site_started: {
@@ -21,7 +23,7 @@ export interface SiteEventFields {
     backend: string;
   };
   waiting_for_round: { task: string; currentRound: number; roundsPlanned: number };
-  site_not_active: { task: string; status: string };
+  site_not_active: { task: string; status: SiteStatusName };
   round_seen: { task: string; round: number; baseModelHash: string; deadline: number; resumed: boolean };
   stale_state_discarded: { task: string; round: number; reason: string };
   base_model_fetched: { task: string; round: number; hash: string; bytes: number; ms: number };
@@ -86,7 +88,7 @@ export interface SiteEventFields {
   round_closed: {
     task: string;
     round: number;
-    status: string;
+    status: RoundStatusName;
     modelHash: string | null;
     includedCount: number;
     commitCount: number;

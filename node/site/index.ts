@@ -16,7 +16,6 @@ export {
   DEFAULT_SEED,
   DEFAULT_VALIDATION_SHARE,
   type SiteConfig,
-  type SiteSignerConfig,
   type SiteTaskConfig,
 } from "./config";
 export {
@@ -32,3 +31,12 @@ export {
 export { splitNotes, type NoteSplit } from "./split";
 export { SiteState, ROUND_PHASES, type RoundPhase, type RoundRecord, type FinalRecord } from "./state";
 export { dpReportMetrics, privacySpend, type PrivacySpend } from "./privacySpend";
+export type {
+  CommitRefusal,
+  CommitResult,
+  OpenedSiteLedger,
+  SiteCommit,
+  SiteLedger,
+  SiteLedgerOpener,
+} from "./ledgerPort";
+export { OnChainSiteLedger, openOnChainSiteLedger } from "./onChainLedger";

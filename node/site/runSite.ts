@@ -16,6 +16,7 @@ import { sleep } from "../sleep";
 import { backoffDelay, isTransientError } from "./retry";
 import type { SiteRuntime, SiteTask } from "./runtime";
 import { reportMetrics, validationScores } from "./siteMetrics";
+import type { SiteLedgerOpener } from "./ledgerPort";
 import { startSite } from "./startSite";
 import { deliverUpdate, StopRequestedError, takePart, type RoundOutcome } from "./takePart";
 
@@ -25,6 +26,8 @@ export interface RunSiteOptions {
   signal?: AbortSignal;
   /** Receives every event (see events.ts); must not throw. */
   onEvent?: SiteEventHandler;
+  /** Opens the ledger port (default: the contracts the config names; see ledgerPort.ts). */
+  openLedger?: SiteLedgerOpener;
 }
 
 /** What a site did for one task. */
@@ -198,7 +201,7 @@ export async function runSite(config: SiteConfig, options: RunSiteOptions = {}):
       // A faulty listener must not stop the service.
     }
   };
-  const rt = await startSite(config, { emit, signal });
+  const rt = await startSite(config, { emit, signal, openLedger: options.openLedger });
   const progress = new Map<SiteTask, TaskProgress>(
     rt.tasks.map((task) => [
       task,

@@ -3,6 +3,7 @@
  * The calls go out together, so ethers sends them as one JSON-RPC batch; a second call follows only when the
  * current round moved away from the one the caller expected.
  */
+import type { SiteStatusName } from "../chain/vocabulary";
 import type { Provider } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
 import { getRoundInfo, getTaskInfo, type RoundInfo, type TaskInfo } from "../chain/tasks";
@@ -14,7 +15,7 @@ export interface TaskSnapshot {
   /** The task's current round; undefined before round 1 is opened. */
   round?: RoundInfo;
   /** This site's status name in the registry (Active, Suspended, …). */
-  siteStatus: string;
+  siteStatus: SiteStatusName;
   /** Unix time of the latest block, in seconds. */
   chainTime: number;
 }

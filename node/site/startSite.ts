@@ -4,55 +4,27 @@
  * the key belongs to an Active site, every task exists with the spec hash of its spec file). Each failure is one
  * FedledgerError that names the field or file and what to do.
  */
-import type { BaseWallet, JsonRpcProvider } from "ethers";
-import { connectChain } from "../chain/connection";
-import { connectContracts } from "../chain/contracts";
-import { loadDeployment } from "../chain/deployment";
-import { readKeystore } from "../chain/keystore";
-import { resolvePassword } from "../chain/password";
-import { resolveSigner } from "../chain/signer";
 import { FedledgerError, UsageError } from "../errors";
 import { initBackend } from "../model/backend";
 import { assertProductionNoise } from "../model/dp";
 import { readSpecFile } from "../model/files";
+import type { SiteStatusName } from "../chain/vocabulary";
 import { specHash, type ModelSpec } from "../model/spec";
-import { ConsortiumRegistry__factory, TrainingLedger__factory } from "../../typechain-types";
 import type { SiteConfig } from "./config";
 import { loadSiteNotes } from "./data";
 import type { SiteEventHandler } from "./events";
-import { OnChainSiteLedger, type SiteLedger } from "./ledgerPort";
-import { openOffChainSiteLedger } from "./offChainLedger";
+import type { SiteLedger, SiteLedgerOpener } from "./ledgerPort";
+import { openOnChainSiteLedger } from "./onChainLedger";
 import type { SiteRuntime, SiteTask } from "./runtime";
 import { splitNotes } from "./split";
 import { SiteState } from "./state";
 
-const STATUS_HINTS: Record<string, string> = {
+const STATUS_HINTS: Partial<Record<SiteStatusName, string>> = {
   None: "Ask the consortium admins to propose and approve this site (`fedledger site propose <address> …`)",
   Proposed: "Wait until enough admins approve it (`fedledger site approve <address>`), then start again",
   Suspended: "Ask the consortium admins to reinstate it (`fedledger site reinstate <address>`)",
   Removed: "A removed site cannot take part again; the consortium must onboard a new key",
 };
-
-async function signerFor(
-  config: SiteConfig,
-  provider: JsonRpcProvider,
-  chainId: number,
-): Promise<BaseWallet> {
-  const s = config.signer;
-  if (s.devAccount !== undefined) return resolveSigner({ devAccount: s.devAccount }, provider, chainId);
-  const keystore = s.keystore as string;
-  if (s.passwordEnv !== undefined) {
-    const password = process.env[s.passwordEnv];
-    if (!password)
-      throw new UsageError(
-        `environment variable ${s.passwordEnv} (signer.passwordEnv) is empty or unset`,
-        `Export ${s.passwordEnv} with the keystore password, or use signer.passwordFile`,
-      );
-    return (await readKeystore(keystore, password)).connect(provider);
-  }
-  const password = await resolvePassword({ passwordFile: s.passwordFile });
-  return (await readKeystore(keystore, password)).connect(provider);
-}
 
 async function readSpecs(config: SiteConfig): Promise<ModelSpec[]> {
   const specs = await Promise.all(config.tasks.map((t) => readSpecFile(t.modelSpec)));
@@ -85,40 +57,6 @@ function checkDpSpec(config: SiteConfig, spec: ModelSpec, i: number): void {
   }
 }
 
-async function connectLedger(config: SiteConfig) {
-  const deployment = config.deployment ? await loadDeployment(config.deployment) : undefined;
-  const connection = await connectChain({
-    rpc: config.rpc ?? deployment?.rpc ?? "",
-    chainId: config.chainId ?? deployment?.chainId,
-  });
-  try {
-    const signer = await signerFor(config, connection.provider, connection.chainId);
-    if (deployment) {
-      const c = await connectContracts({ deployment, connection, signer, deploymentFile: config.deployment });
-      return { connection, signer, ledger: c.ledger, registry: c.registry };
-    }
-    for (const [name, address] of [
-      ["ledger", config.ledger as string],
-      ["registry", config.registry as string],
-    ] as const) {
-      if ((await connection.provider.getCode(address)) === "0x")
-        throw new UsageError(
-          `no contract at the ${name} address ${address} on ${connection.url}`,
-          'Check "ledger" and "registry" in the config, or use a deployment file',
-        );
-    }
-    return {
-      connection,
-      signer,
-      ledger: TrainingLedger__factory.connect(config.ledger as string, signer),
-      registry: ConsortiumRegistry__factory.connect(config.registry as string, connection.provider),
-    };
-  } catch (err) {
-    connection.provider.destroy();
-    throw err;
-  }
-}
-
 async function checkTasks(config: SiteConfig, specs: ModelSpec[], ledger: SiteLedger): Promise<SiteTask[]> {
   return Promise.all(
     config.tasks.map(async (t, i) => {
@@ -143,6 +81,8 @@ async function checkTasks(config: SiteConfig, specs: ModelSpec[], ledger: SiteLe
 export interface StartSiteOptions {
   emit: SiteEventHandler;
   signal: AbortSignal;
+  /** Opens the ledger port (default: the contracts the config names, openOnChainSiteLedger). */
+  openLedger?: SiteLedgerOpener;
 }
 
 /**
@@ -157,22 +97,7 @@ export async function startSite(config: SiteConfig, options: StartSiteOptions): 
   const { notes, skipped } = await loadSiteNotes(config.data, config.skipInvalidNotes);
   const { train, validation } = splitNotes(notes, config.validationShare, config.training.seed);
 
-  let ledger: SiteLedger;
-  let signer: BaseWallet;
-  if (config.offLedger) ({ ledger, signer } = await openOffChainSiteLedger(config));
-  else {
-    const c = await connectLedger(config);
-    signer = c.signer;
-    const address = await c.ledger.getAddress();
-    ledger = new OnChainSiteLedger(
-      c.ledger,
-      c.registry,
-      c.connection.provider,
-      c.connection.chainId,
-      address,
-      signer,
-    );
-  }
+  const { ledger, signer } = await (options.openLedger ?? openOnChainSiteLedger)(config);
   try {
     const site = await signer.getAddress();
     const status = await ledger.siteStatus(site);

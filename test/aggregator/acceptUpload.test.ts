@@ -12,8 +12,7 @@ import { Wallet, type Signer } from "ethers";
 import { acceptUpload, type AcceptUploadDependencies } from "../../node/aggregator/acceptUpload";
 import { ApiError } from "../../node/aggregator/apiError";
 import type { UploadEnvelope } from "../../node/aggregator/envelope";
-import type { AggregatorLedger } from "../../node/aggregator/ledgerPort";
-import type { UploadContext } from "../../node/aggregator/ledgerView";
+import type { AggregatorLedger, UploadContext } from "../../node/aggregator/ledgerPort";
 import { RoundGates } from "../../node/aggregator/roundGates";
 import { updateLimitsFor } from "../../node/aggregator/updateLimits";
 import { commitLeaf, metricsHash, signUpdate } from "../../node/fl";
@@ -107,7 +106,7 @@ describe("upload acceptance around aggregation (function level)", function () {
       taskId: TASK,
       chainId: CHAIN_ID,
       ledgerAddress: LEDGER,
-      view: ledgerCommitting(env),
+      ledger: ledgerCommitting(env),
       store,
       gates,
       layout: expectedTensors(spec),

@@ -2,13 +2,18 @@
  * The round driver under faults, at function level: a scripted ledger (no chain) and a real store. Each test
  * asserts the outcome (what was finalised, aborted or logged) and that nothing loops forever.
  */
+import type { RoundStatusName, SiteStatusName } from "../../node/chain/vocabulary";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { Wallet } from "ethers";
-import type { ChainSnapshot, CommitEvent, UploadContext } from "../../node/aggregator/ledgerView";
-import type { AggregatorLedger } from "../../node/aggregator/ledgerPort";
+import type {
+  AggregatorLedger,
+  ChainSnapshot,
+  CommitEvent,
+  UploadContext,
+} from "../../node/aggregator/ledgerPort";
 import type { Logger } from "../../node/aggregator/log";
 import { createAggregatorMetrics } from "../../node/aggregator/metrics";
 import { driverRetryDelay, RoundDriver } from "../../node/aggregator/roundDriver";
@@ -31,7 +36,7 @@ class ScriptedLedger implements AggregatorLedger {
   failSnapshot: (() => Error) | undefined;
   finalized: { modelHash: string; includedCount: number; updatesRoot: string }[] = [];
   aborted: number[] = [];
-  status = "Open";
+  status: RoundStatusName = "Open";
   leaves = new Map<string, string>();
 
   constructor(
@@ -104,7 +109,7 @@ class ScriptedLedger implements AggregatorLedger {
     throw new Error("not used");
   }
   async siteStatuses(sites: readonly string[]) {
-    return sites.map(() => "Active");
+    return sites.map((): SiteStatusName => "Active");
   }
   async commitLeaves(_t: bigint, _r: number, sites: readonly string[]) {
     return sites.map((s) => this.leaves.get(s.toLowerCase()) ?? ZERO);
@@ -172,7 +177,7 @@ describe("round driver faults (scripted ledger, real store)", function () {
   ) {
     return new RoundDriver({
       taskId: TASK,
-      view: ledger,
+      ledger,
       store,
       gates: new RoundGates(),
       metrics: createAggregatorMetrics(),

@@ -25,6 +25,7 @@ import {
   until,
   upload,
 } from "./fixture";
+import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 describe("aggregator driver: early close after a site is suspended mid-round", function () {
   const spec = tinySpec();
@@ -47,9 +48,7 @@ describe("aggregator driver: early close after a site is suspended mid-round", f
     task = await createTask(ledger, spec, genesis, { minSites: 1, windowSeconds: 3600, rounds: 1 });
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-early-"));
     service = await startAggregatorService({
-      ledger: ledger.connect(aggregator),
-      registry,
-      provider: ethers.provider,
+      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
       chainId,
       taskId: task,
       spec,

@@ -13,7 +13,7 @@ import { Wallet, type Signer } from "ethers";
 import { AggregatorRequestError, uploadUpdate } from "../../node/aggregator/client";
 import { encodeMetricsHeader } from "../../node/aggregator/envelope";
 import type { Logger } from "../../node/aggregator/log";
-import { OffChainLedger } from "../../node/aggregator/offChainLedger";
+import { OffChainLedger } from "../../scripts/offLedger/ledger";
 import { startAggregatorService, type AggregatorService } from "../../node/aggregator/service";
 import { metricsHash, signUpdate } from "../../node/fl";
 import { specHash } from "../../node/model/spec";
@@ -30,6 +30,7 @@ import {
   until,
   type SiteUpdate,
 } from "./fixture";
+import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 const MiB = 1024 * 1024;
 
@@ -170,9 +171,7 @@ describe("aggregator under hostile clients (in-process chain, real HTTP)", funct
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-hostile-"));
     store = await ContentStore.open(dir);
     service = await startAggregatorService({
-      ledger: ledger.connect(aggregator),
-      registry,
-      provider: ethers.provider,
+      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
       chainId,
       taskId: task,
       spec,
@@ -385,9 +384,7 @@ describe("aggregator under hostile clients (in-process chain, real HTTP)", funct
     const otherDir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-hostile-role-"));
     try {
       await startAggregatorService({
-        ledger: ledger.connect(signers[4]),
-        registry,
-        provider: ethers.provider,
+        ledger: new OnChainAggregatorLedger(ledger.connect(signers[4]), registry, ethers.provider),
         chainId,
         taskId: task,
         spec,
@@ -420,7 +417,7 @@ describe("aggregator HTTP server settings (off-chain ledger, real HTTP)", functi
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-http-"));
     const aggregator = Wallet.createRandom().address;
     service = await startAggregatorService({
-      ledgerPort: new OffChainLedger({
+      ledger: new OffChainLedger({
         task: {
           taskId: 1n,
           specHash: specHash(spec),

@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { ZeroHash } from "ethers";
 import { devAccountAddress } from "../../node/chain/devAccounts";
-import { OffChainCommitError, OffChainLedger } from "../../node/aggregator/offChainLedger";
+import { OffChainCommitError, OffChainLedger } from "../../scripts/offLedger/ledger";
 import { commitLeaf } from "../../node/fl/merkle";
 
 const h = (byte: string) => `0x${byte.repeat(32)}`;

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { id, Wallet, type Provider, type Signer } from "ethers";
 import { fetchModel } from "../../node/aggregator/client";
-import { OffChainLedger } from "../../node/aggregator/offChainLedger";
+import { OffChainLedger } from "../../scripts/offLedger/ledger";
 import {
   READ_HEADERS,
   ReadGuard,
@@ -33,6 +33,7 @@ import {
   until,
   upload,
 } from "./fixture";
+import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 interface Answer {
   status: number;
@@ -70,9 +71,7 @@ async function consortiumWithUploads(params: {
   const task = await createTask(ledger, spec, genesis, { minSites: 2, windowSeconds: 3600, rounds: 1 });
   const chainId = (await params.provider.getNetwork()).chainId;
   const service = await startAggregatorService({
-    ledger: ledger.connect(aggregator),
-    registry,
-    provider: params.provider,
+    ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, params.provider),
     chainId,
     taskId: task,
     spec,
@@ -268,9 +267,7 @@ describe("signed reads of site updates (real aggregator HTTP)", function () {
 
   it("knows the updates of a store it did not receive itself (restart)", async function () {
     const again = await startAggregatorService({
-      ledger: ledger.connect(aggregator),
-      registry,
-      provider: ethers.provider,
+      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
       chainId,
       taskId: task,
       spec,

@@ -27,6 +27,7 @@ import {
   upload,
   type SiteUpdate,
 } from "./fixture";
+import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 const MAX_UPLOAD = 16_384;
 
@@ -99,9 +100,7 @@ describe("aggregator service (in-process chain, real HTTP)", function () {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-agg-"));
     store = await ContentStore.open(dir);
     service = await startAggregatorService({
-      ledger: ledger.connect(aggregator),
-      registry,
-      provider: ethers.provider,
+      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
       chainId,
       taskId: task,
       spec,

@@ -15,6 +15,7 @@ import { Prng } from "../../node/model/prng";
 import { defaultSpec, specHash } from "../../node/model/spec";
 import { ContentStore } from "../../node/store";
 import { makeTempDir, removeTempDir } from "../helpers/cli";
+import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 /*
  * The auditor on a history made by the real aggregator service (its HTTP API, round driver, store and round
@@ -103,9 +104,7 @@ describe("audit of a history made by the aggregator service", function () {
     dir = await makeTempDir("fedledger-audit-agg-");
     storeDir = path.join(dir, "store");
     service = await startAggregatorService({
-      ledger: ledger.connect(aggregator),
-      registry,
-      provider: ethers.provider,
+      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
       chainId: 31337n,
       taskId: 1n,
       spec,

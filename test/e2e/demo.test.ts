@@ -12,8 +12,8 @@ import { loadDeployment } from "../../node/chain/deployment";
 import { getRoundInfo, getTaskInfo } from "../../node/chain/tasks";
 import type { DemoReport } from "../../node/demo/report";
 import { runDemo } from "../../node/demo/runDemo";
-import { writeOffLedgerRun } from "../../node/demo/offLedger";
 import { DemoSession } from "../../node/demo/session";
+import { writeOffLedgerRun } from "../../scripts/offLedger/run";
 import { buildUpdateTree } from "../../node/fl/merkle";
 import { ContentStore } from "../../node/store";
 import { useEmbeddedChain } from "../helpers/chain";
@@ -153,10 +153,11 @@ describe("e2e: demo with 3 sites × 2 rounds through real processes", function (
     const settings = smallDemoSettings({ out: `${dir}/ledger-off`, rpc: chain().url });
     const session = await DemoSession.prepare(settings, { stdout: output });
     try {
-      const layout = await writeOffLedgerRun(session, `${dir}/ledger-off/off`);
+      const run = await writeOffLedgerRun(session, `${dir}/ledger-off/off`);
+      const { layout } = run;
       const aggregator = session.group.start({
         name: "off-ledger aggregator",
-        args: ["aggregator", "run", "--config", layout.aggregatorConfig],
+        ...run.aggregator,
         logFile: `${layout.logsDir}/aggregator.log`,
       });
       const done = waitForLogEvent(aggregator, (e) => e.event === "task_done", 120_000);
@@ -168,7 +169,7 @@ describe("e2e: demo with 3 sites × 2 rounds through real processes", function (
       for (const site of session.sites)
         session.group.start({
           name: `off-ledger ${site.id}`,
-          args: ["site", "run", "--config", layout.siteConfig(site)],
+          ...run.site(site),
           logFile: `${layout.logsDir}/${site.id}.log`,
         });
       await done;

@@ -27,6 +27,7 @@ import {
   type ConsortiumRegistry,
   type TrainingLedger,
 } from "../../typechain-types";
+import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 /** A small model (4,096 buckets, width 8) trained for one epoch, so a round takes well under a second. */
 export function tinySpec(): ModelSpec {
@@ -134,9 +135,7 @@ export async function startTestAggregator(
   port = 0,
 ): Promise<AggregatorService> {
   return startAggregatorService({
-    ledger: t.aggregatorLedger,
-    registry: t.registry,
-    provider: t.provider,
+    ledger: new OnChainAggregatorLedger(t.aggregatorLedger, t.registry, t.provider),
     chainId: t.deployment.chainId,
     taskId: task.id,
     spec: task.spec,

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { loadAggregatorConfig } from "../../aggregator/config";
 import { runAggregatorFromConfig } from "../../aggregator/runFromConfig";
+import type { AggregatorService } from "../../aggregator/service";
 import { toFedledgerError } from "../../chain/describeChainError";
 
 /** Registers `fedledger aggregator run --config <file>`. */
@@ -19,17 +20,28 @@ export function registerAggregatorCommands(program: Command): void {
     )
     .action(async (opts: { config: string }) => {
       const config = await loadAggregatorConfig(opts.config);
-      let service;
-      try {
-        service = await runAggregatorFromConfig(config);
-      } catch (err) {
-        throw toFedledgerError(err);
-      }
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
-      await service.stop();
+      await serveUntilSignal(() => runAggregatorFromConfig(config));
     });
+}
+
+/**
+ * Starts an aggregator service and keeps it running until SIGINT or SIGTERM, then stops it cleanly. Start-up
+ * errors from ethers become one-line FedledgerErrors.
+ *
+ * @example
+ * await serveUntilSignal(() => runAggregatorFromConfig(config));
+ */
+export async function serveUntilSignal(start: () => Promise<AggregatorService>): Promise<void> {
+  let service;
+  try {
+    service = await start();
+  } catch (err) {
+    throw toFedledgerError(err);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await service.stop();
 }

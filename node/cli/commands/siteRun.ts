@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { toFedledgerError } from "../../chain/describeChainError";
 import { FedledgerError } from "../../errors";
-import { eventLogLine, loadSiteConfig, runSite } from "../../site";
+import { eventLogLine, loadSiteConfig, runSite, type SiteConfig, type SiteLedgerOpener } from "../../site";
 
 interface SiteRunOptions {
   config: string;
@@ -27,20 +27,32 @@ export function registerSiteRunCommand(site: Command): void {
     .action(async (opts: SiteRunOptions) => {
       const config = await loadSiteConfig(opts.config);
       if (opts.keepRunning) config.keepRunning = true;
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      try {
-        await runSite(config, {
-          signal: controller.signal,
-          onEvent: (event) => process.stdout.write(eventLogLine(event)),
-        });
-      } catch (err) {
-        throw err instanceof FedledgerError ? err : toFedledgerError(err);
-      } finally {
-        process.removeListener("SIGINT", stop);
-        process.removeListener("SIGTERM", stop);
-      }
+      await runSiteUntilSignal(config);
     });
+}
+
+/**
+ * Runs the site service of `config` until its tasks are finished or SIGINT/SIGTERM arrives, writing one JSON
+ * line per event on stdout. `openLedger` replaces the on-chain ledger port (the off-ledger benchmark).
+ *
+ * @example
+ * await runSiteUntilSignal(await loadSiteConfig("site.json"));
+ */
+export async function runSiteUntilSignal(config: SiteConfig, openLedger?: SiteLedgerOpener): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    await runSite(config, {
+      signal: controller.signal,
+      onEvent: (event) => process.stdout.write(eventLogLine(event)),
+      openLedger,
+    });
+  } catch (err) {
+    throw err instanceof FedledgerError ? err : toFedledgerError(err);
+  } finally {
+    process.removeListener("SIGINT", stop);
+    process.removeListener("SIGTERM", stop);
+  }
 }

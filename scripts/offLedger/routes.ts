@@ -1,6 +1,6 @@
 /**
- * HTTP endpoints of the off-chain ledger (offChainLedger.ts), mounted under /ledger only when the aggregator
- * runs without a chain (benchmarks). They give a site what it would otherwise read from and send to the
+ * HTTP endpoints of the in-memory ledger (ledger.ts), which the off-ledger benchmark's aggregator serves under
+ * /ledger beside its API (startAggregatorService's `ledgerRoutes`). They give a site what it would otherwise read from and send to the
  * TrainingLedger:
  *
  *   GET  /ledger/tasks/:task/sites/:site              the task, its current round, the site's status, the time
@@ -13,8 +13,8 @@
 import express, { type Request, type Response, type Router } from "express";
 import { getAddress, isAddress, ZeroHash } from "ethers";
 import { z } from "zod";
-import { recoverUpdateSigner } from "../fl/signature";
-import { OffChainCommitError, type OffChainLedger } from "./offChainLedger";
+import { recoverUpdateSigner } from "../../node/fl/signature";
+import { OffChainCommitError, type OffChainLedger } from "./ledger";
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x and 64 hex digits");
 const commitBody = z

@@ -1,21 +1,30 @@
 /**
- * The off-chain implementation of the aggregator's ledger port (ledgerPort.ts): one task's rounds kept in the
- * aggregator's memory under the TrainingLedger's own rules (who may commit, until when, when a round may be
- * finalised or aborted), with no chain and no transactions. Sites commit through the aggregator's HTTP API
- * instead (offChainRoutes.ts), signing the commit like an upload.
+ * An in-memory implementation of the aggregator's ledger port (node/aggregator/ledgerPort.ts): one task's rounds
+ * kept in the aggregator's memory under the TrainingLedger's own rules (who may commit, until when, when a round
+ * may be finalised or aborted), with no chain and no transactions. Sites commit through routes the benchmark
+ * serves beside the aggregator's API (routes.ts), signing the commit like an upload.
  *
  * It exists to measure what the ledger costs: `npm run bench:round` runs the same rounds with the contracts
- * and with this class, with the same processes, HTTP and training. It records nothing durable and proves
- * nothing to anyone; never use it for a real consortium.
+ * and with this class, with the same services, HTTP and training; tests use it as a fast fake ledger. It records
+ * nothing durable and proves nothing to anyone; never use it for a real consortium.
  */
 import { getAddress, ZeroHash } from "ethers";
-import type { RoundInfo, TaskInfo } from "../chain/tasks";
-import { aggregationRuleName, AGGREGATION_RULE_IDS } from "../chain/vocabulary";
-import { FedledgerError } from "../errors";
-import { commitLeaf } from "../fl/merkle";
-import type { AggregatorLedger } from "./ledgerPort";
-import type { ChainSnapshot, CommitEvent, UploadContext } from "./ledgerView";
-import type { ReaderRole } from "./readAuth";
+import type {
+  AggregatorLedger,
+  ChainSnapshot,
+  CommitEvent,
+  UploadContext,
+} from "../../node/aggregator/ledgerPort";
+import type { ReaderRole } from "../../node/aggregator/readAuth";
+import type { RoundInfo, TaskInfo } from "../../node/chain/tasks";
+import {
+  aggregationRuleName,
+  AGGREGATION_RULE_IDS,
+  type AbortReasonId,
+  type SiteStatusName,
+} from "../../node/chain/vocabulary";
+import { FedledgerError } from "../../node/errors";
+import { commitLeaf } from "../../node/fl/merkle";
 
 /** The task the off-chain ledger runs. */
 export interface OffChainTask {
@@ -43,13 +52,13 @@ export interface OffChainLedgerParameters {
 }
 
 /** Why the ledger refused a site's commit (the contract's reasons). */
-export type CommitRefusal =
+export type OffChainCommitRefusal =
   "not_active_site" | "zero_value" | "round_not_open" | "commit_window_closed" | "already_committed";
 
 /** A refused off-chain commit. */
 export class OffChainCommitError extends FedledgerError {
   constructor(
-    readonly refusal: CommitRefusal,
+    readonly refusal: OffChainCommitRefusal,
     message: string,
   ) {
     super(message);
@@ -178,8 +187,8 @@ export class OffChainLedger implements AggregatorLedger {
     };
   }
 
-  async siteStatuses(sites: readonly string[]): Promise<string[]> {
-    return sites.map((s) => (this.sites.has(getAddress(s)) ? "Active" : "None"));
+  async siteStatuses(sites: readonly string[]): Promise<SiteStatusName[]> {
+    return sites.map((s) => (this.sites.has(getAddress(s)) ? ("Active" as const) : ("None" as const)));
   }
 
   async commitLeaves(taskId: bigint, round: number, sites: readonly string[]): Promise<string[]> {
@@ -296,7 +305,7 @@ export class OffChainLedger implements AggregatorLedger {
     this.block += 1;
   }
 
-  async abortRound(taskId: bigint, round: number, _reason: 1 | 2): Promise<void> {
+  async abortRound(taskId: bigint, round: number, _reason: AbortReasonId): Promise<void> {
     const info = this.openRecord(taskId, round).info;
     if (this.now() < info.deadline) throw new FedledgerError(`the deadline of round ${round} has not passed`);
     info.status = "Aborted";

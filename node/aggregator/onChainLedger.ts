@@ -1,5 +1,5 @@
 /**
- * The aggregator's ledger on a chain (the on-chain implementation of the ledger port, ledgerPort.ts): reads in
+ * The aggregator's ledger on a chain, the on-chain implementation of the ledger port (ledgerPort.ts): reads in
  * few round trips (calls issued together go out as one JSON-RPC batch; ethers batches requests made in the same
  * tick), and the aggregator's transactions, each waited for until mined.
  */
@@ -10,46 +10,12 @@ import { sendInFewerTrips } from "../chain/fewerTrips";
 import { getRoundInfo, getTaskInfo, type RoundInfo, type TaskInfo } from "../chain/tasks";
 import { ROLES, siteStatusName } from "../chain/vocabulary";
 import { FedledgerError } from "../errors";
-import type { AggregatorLedger } from "./ledgerPort";
+import type { AbortReasonId, SiteStatusName } from "../chain/vocabulary";
+import type { AggregatorLedger, ChainSnapshot, CommitEvent, UploadContext } from "./ledgerPort";
 import { READER_ROLES, type ReaderRole } from "./readAuth";
 
-/** One UpdateCommitted event. */
-export interface CommitEvent {
-  site: string;
-  updateHash: string;
-  numSamples: bigint;
-  metricsHash: string;
-  blockNumber: number;
-}
-
-/** The state the round driver decides on. */
-export interface ChainSnapshot {
-  task: TaskInfo;
-  /** The task's current round (undefined before round 1 is opened). */
-  round?: RoundInfo;
-  activeSites: number;
-  /**
-   * Whether the current round may be finalised before its deadline: as many commits as Active sites, and no
-   * site stopped being Active since the round opened (the ledger's `canCloseEarly`, which finalizeRound
-   * enforces). False when no round is open.
-   */
-  earlyCloseAllowed: boolean;
-  /** Unix time of the latest block. */
-  chainTime: number;
-}
-
-/** What an upload needs to be checked against. */
-export interface UploadContext {
-  siteStatus: string;
-  round: RoundInfo;
-  /** The leaf the site committed (zero hash when none). */
-  leaf: string;
-  /** The site's UpdateCommitted event for the round, when there is one. */
-  commit?: CommitEvent;
-}
-
 /** The ledger and registry contracts, read and written for one aggregator. */
-export class LedgerView implements AggregatorLedger {
+export class OnChainAggregatorLedger implements AggregatorLedger {
   readonly ledgerAddress: string;
   /** The task's current round at the last snapshot, per task: read with the next snapshot's batch. */
   private readonly lastRound = new Map<bigint, number>();
@@ -125,7 +91,7 @@ export class LedgerView implements AggregatorLedger {
   }
 
   /** Sends abortRound and waits until it is mined. */
-  abortRound(taskId: bigint, round: number, reason: 1 | 2): Promise<void> {
+  abortRound(taskId: bigint, round: number, reason: AbortReasonId): Promise<void> {
     return this.send("abort_round", () =>
       sendInFewerTrips(
         this.signer(),
@@ -240,7 +206,7 @@ export class LedgerView implements AggregatorLedger {
   }
 
   /** Status names of several sites, in one batch. */
-  async siteStatuses(sites: readonly string[]): Promise<string[]> {
+  async siteStatuses(sites: readonly string[]): Promise<SiteStatusName[]> {
     const values = await Promise.all(sites.map((s) => this.registry.siteStatus(s)));
     return values.map(siteStatusName);
   }
