@@ -1,14 +1,13 @@
 /**
  * Opens the ledger an audit reads: a TrainingLedger address (given, or from the deployment file) on a chain
- * reached over JSON-RPC. Anything that makes the chain or the ledger unusable is an AuditSourceError (exit
+ * reached over JSON-RPC, through the shared start-up (node/chain/openLedger.ts), read-only. Anything that makes the chain or the ledger unusable is an AuditSourceError (exit
  * code 2), so that exit code 1 always means a broken link.
  */
 import { getAddress, isAddress, type JsonRpcProvider } from "ethers";
-import { TrainingLedger__factory, type TrainingLedger } from "../../typechain-types";
-import { checkDeployment } from "../chain/checkDeployment";
-import { connectChain, DEFAULT_RPC_URL } from "../chain/connection";
+import type { TrainingLedger } from "../../typechain-types";
+import { DEFAULT_RPC_URL } from "../chain/connection";
 import { deploymentPath, loadDeployment, type Deployment } from "../chain/deployment";
-import { describeChainError } from "../chain/describeChainError";
+import { openLedger } from "../chain/openLedger";
 import { FedledgerError, UsageError } from "../errors";
 import { AuditSourceError } from "./errors";
 
@@ -57,63 +56,29 @@ export async function connectLedger(params: ConnectLedgerParameters): Promise<Co
   let deployment: Deployment | undefined;
   const file = deploymentPath(params.deployment);
   if (params.deployment !== undefined || address === undefined) deployment = await loadDeployment(file);
-  const ledgerAddress = address ?? (deployment as Deployment).ledger;
-  const rpc = params.rpc ?? deployment?.rpc ?? DEFAULT_RPC_URL;
-
-  let connection;
+  // A --ledger address overrides the deployment's, which is then not cross-checked (only its RPC URL is used).
+  const source =
+    address === undefined
+      ? { rpc: params.rpc, chainId: params.chainId, deployment: file }
+      : { rpc: params.rpc ?? deployment?.rpc ?? DEFAULT_RPC_URL, chainId: params.chainId, ledger: address };
+  let opened;
   try {
-    connection = await connectChain({ rpc, chainId: params.chainId });
+    opened = await openLedger({ source, onWarning: params.onWarning });
   } catch (err) {
-    if (err instanceof FedledgerError && !(err instanceof UsageError))
+    // Anything that makes the chain or the ledger unusable is a source error (exit code 2), never a verdict.
+    if (err instanceof FedledgerError && !(err instanceof AuditSourceError))
       throw new AuditSourceError(err.message, err.hint, err);
     throw err;
   }
-  const { provider } = connection;
-  try {
-    if (deployment && address === undefined) {
-      // The same cross-checks as every other command: the chain is the deployment's (id and deployment block
-      // hash) and the file's ledger belongs to the file's registry. Any failure is a source error (exit 2).
-      try {
-        await checkDeployment({
-          deployment,
-          connection,
-          where: `the deployment at ${file}`,
-          onWarning: params.onWarning,
-        });
-      } catch (err) {
-        if (err instanceof FedledgerError) throw new AuditSourceError(err.message, err.hint, err);
-        throw err;
-      }
-    }
-    const ledger = TrainingLedger__factory.connect(ledgerAddress, provider);
-    let registry: string;
-    try {
-      if ((await provider.getCode(ledgerAddress)) === "0x")
-        throw new AuditSourceError(
-          `no contract at the ledger address ${ledgerAddress} on ${connection.url}`,
-          "Pass the TrainingLedger address with --ledger, or the right --deployment",
-        );
-      registry = await ledger.registry();
-    } catch (err) {
-      if (err instanceof FedledgerError) throw err;
-      throw new AuditSourceError(
-        `the contract at ${ledgerAddress} does not answer as a TrainingLedger (${describeChainError(err)})`,
-        "Pass the TrainingLedger address with --ledger",
-        err,
-      );
-    }
-    const matches =
-      deployment && deployment.ledger === ledgerAddress && deployment.registry === getAddress(registry);
-    return {
-      url: connection.url,
-      chainId: connection.chainId,
-      provider,
-      ledger,
-      registryFromBlock: matches ? (deployment as Deployment).deployBlock : 0,
-      close: () => provider.destroy(),
-    };
-  } catch (err) {
-    provider.destroy();
-    throw err;
-  }
+  const registry = await opened.registry.getAddress();
+  const ledgerAddress = await opened.ledger.getAddress();
+  const matches = deployment && deployment.ledger === ledgerAddress && deployment.registry === registry;
+  return {
+    url: opened.connection.url,
+    chainId: opened.chainId,
+    provider: opened.provider,
+    ledger: opened.ledger,
+    registryFromBlock: matches ? (deployment as Deployment).deployBlock : 0,
+    close: opened.close,
+  };
 }

@@ -16,12 +16,22 @@ import { connectChain, DEFAULT_RPC_URL, type ChainConnection } from "./connectio
 import { connectContracts } from "./contracts";
 import { loadDeployment, type Deployment } from "./deployment";
 import type { LedgerSourceConfig, SignerConfig } from "./ledgerConfig";
-import { CONFIG_SIGNER_NAMES, resolveSigner } from "./signer";
+import { describeChainError } from "./describeChainError";
+import { CONFIG_SIGNER_NAMES, resolveSigner, type SignerFieldNames } from "./signer";
 
 /** Parameters of {@link openLedger}: a config's ledger fields and its signer section (paths absolute). */
 export interface OpenLedgerParameters {
+  /**
+   * Where the ledger is. With a deployment file, the file is checked against the chain (checkDeployment); with
+   * addresses, each must hold code, and a ledger given without its registry names the registry itself.
+   */
   source: LedgerSourceConfig;
-  signer: SignerConfig;
+  /** The signing key; without it the contracts are read-only. */
+  signer?: SignerConfig;
+  /** How messages name the signer's fields (config fields by default; CLI flags for commands). */
+  signerNames?: SignerFieldNames;
+  /** Receives warnings about an old deployment file (see checkDeployment); default: stderr. */
+  onWarning?: (message: string) => void;
 }
 
 /** What {@link openLedger} returns. Call `close()` when done. */
@@ -31,14 +41,17 @@ export interface OpenLedgerReturnType {
   chainId: number;
   /** The deployment file's contents, when the config names one. */
   deployment?: Deployment;
-  /** The unlocked signer, connected to the provider. */
-  signer: BaseWallet;
-  /** The TrainingLedger, connected to the signer. */
+  /** The unlocked signer, connected to the provider (when one was asked for). */
+  signer?: BaseWallet;
+  /** The TrainingLedger, connected to the signer (read-only without one). */
   ledger: TrainingLedger;
   /** The ConsortiumRegistry (connected to the signer when a deployment file names it, else read-only). */
   registry: ConsortiumRegistry;
   close(): void;
 }
+
+/** {@link OpenLedgerReturnType} when a signer was given. */
+export type OpenSigningLedgerReturnType = OpenLedgerReturnType & { signer: BaseWallet };
 
 /**
  * Connects what a config's ledger and signer sections name: the chain (reachable, with the expected chain id),
@@ -50,32 +63,46 @@ export interface OpenLedgerReturnType {
  * const opened = await openLedger({ source: config, signer: config.signer });
  * try { console.log(await opened.ledger.taskCount()); } finally { opened.close(); }
  */
+export async function openLedger(
+  params: OpenLedgerParameters & { signer: SignerConfig },
+): Promise<OpenSigningLedgerReturnType>;
+export async function openLedger(params: OpenLedgerParameters): Promise<OpenLedgerReturnType>;
 export async function openLedger(params: OpenLedgerParameters): Promise<OpenLedgerReturnType> {
   const { source } = params;
   const deployment = source.deployment ? await loadDeployment(source.deployment) : undefined;
+  // Only a chain id the caller names is checked here; a deployment's own is checked by checkDeployment, whose
+  // message says which file is stale.
   const connection = await connectChain({
     rpc: source.rpc ?? deployment?.rpc ?? DEFAULT_RPC_URL,
-    chainId: source.chainId ?? deployment?.chainId,
+    chainId: source.chainId,
   });
   const { provider, chainId } = connection;
   try {
-    const signer = await resolveSigner(params.signer, provider, chainId, CONFIG_SIGNER_NAMES);
+    const signer = params.signer
+      ? await resolveSigner(params.signer, provider, chainId, params.signerNames ?? CONFIG_SIGNER_NAMES)
+      : undefined;
     let ledger: TrainingLedger;
     let registry: ConsortiumRegistry;
     if (deployment) {
-      const c = await connectContracts({ deployment, connection, signer, deploymentFile: source.deployment });
+      const c = await connectContracts({
+        deployment,
+        connection,
+        signer,
+        deploymentFile: source.deployment,
+        onWarning: params.onWarning,
+      });
       ledger = c.ledger;
       registry = c.registry;
     } else {
-      const addresses = { ledger: source.ledger as string, registry: source.registry as string };
-      for (const [name, address] of Object.entries(addresses))
-        if ((await provider.getCode(address)) === "0x")
-          throw new UsageError(
-            `no contract at the ${name} address ${address} on ${connection.url}`,
-            'Check "ledger" and "registry" in the config, or use a deployment file',
-          );
-      ledger = TrainingLedger__factory.connect(addresses.ledger, signer);
-      registry = ConsortiumRegistry__factory.connect(addresses.registry, provider);
+      ledger = TrainingLedger__factory.connect(
+        await hasCode(connection, "ledger", source.ledger),
+        signer ?? provider,
+      );
+      const registryAddress = source.registry ?? (await registryOf(ledger));
+      registry = ConsortiumRegistry__factory.connect(
+        await hasCode(connection, "registry", registryAddress),
+        provider,
+      );
     }
     return {
       connection,
@@ -90,6 +117,33 @@ export async function openLedger(params: OpenLedgerParameters): Promise<OpenLedg
   } catch (err) {
     provider.destroy();
     throw err;
+  }
+}
+
+async function hasCode(
+  connection: ChainConnection,
+  name: string,
+  address: string | undefined,
+): Promise<string> {
+  if (address === undefined)
+    throw new UsageError(`no ${name} address is given`, 'Give "ledger" and "registry", or a deployment file');
+  if ((await connection.provider.getCode(address)) === "0x")
+    throw new UsageError(
+      `no contract at the ${name} address ${address} on ${connection.url}`,
+      'Check "ledger" and "registry" in the config (or --ledger), or use a deployment file',
+    );
+  return address;
+}
+
+/** The registry a TrainingLedger names; a contract that cannot say is not a TrainingLedger. */
+async function registryOf(ledger: TrainingLedger): Promise<string> {
+  try {
+    return await ledger.registry();
+  } catch (err) {
+    throw new UsageError(
+      `the contract at ${String(ledger.target)} does not answer as a TrainingLedger (${describeChainError(err)})`,
+      "Pass the TrainingLedger's address",
+    );
   }
 }
 

@@ -28,7 +28,8 @@ export interface SignerFieldNames {
   devAccount: string;
 }
 
-const FLAG_NAMES: SignerFieldNames = { keystore: "--keystore", devAccount: "--dev-account" };
+/** The names CLI commands use (`--keystore`, `--dev-account`); the default. */
+export const FLAG_SIGNER_NAMES: SignerFieldNames = { keystore: "--keystore", devAccount: "--dev-account" };
 
 /** The names config files use (`signer.keystore`, `signer.devAccount`). */
 export const CONFIG_SIGNER_NAMES: SignerFieldNames = {
@@ -59,7 +60,7 @@ export async function resolveSigner(
   source: SignerSource,
   provider: Provider | undefined,
   chainId: number,
-  names: SignerFieldNames = FLAG_NAMES,
+  names: SignerFieldNames = FLAG_SIGNER_NAMES,
 ): Promise<BaseWallet> {
   if (source.keystore !== undefined && source.devAccount !== undefined)
     throw new UsageError(`both ${names.keystore} and ${names.devAccount} are given`, "Pass only one of them");

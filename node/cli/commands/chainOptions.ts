@@ -2,10 +2,11 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import type { BaseWallet } from "ethers";
 import { FedledgerError } from "../../errors";
 import { connectChain, DEFAULT_RPC_URL, type ChainConnection } from "../../chain/connection";
-import { connectContracts, type FedledgerContracts } from "../../chain/contracts";
-import { deploymentPath, loadDeployment } from "../../chain/deployment";
+import type { FedledgerContracts } from "../../chain/contracts";
+import { deploymentPath, type Deployment } from "../../chain/deployment";
 import { toFedledgerError } from "../../chain/describeChainError";
-import { resolveSigner } from "../../chain/signer";
+import { openLedger } from "../../chain/openLedger";
+import { FLAG_SIGNER_NAMES } from "../../chain/signer";
 
 /*
  * The flags every chain-facing command shares, and the session they open. Other command modules (site
@@ -107,20 +108,31 @@ async function openSession<T>(
   action: (session: Session) => Promise<T>,
 ): Promise<T> {
   const deploymentFile = deploymentPath(flags.deployment);
-  const deployment = await loadDeployment(deploymentFile);
-  const connection = await connectChain({ rpc: flags.rpc ?? deployment.rpc, chainId: flags.chainId });
-  let contracts: FedledgerContracts | undefined;
+  const opened = await openLedger({
+    source: { rpc: flags.rpc, chainId: flags.chainId, deployment: deploymentFile },
+    signer: needsSigner ? flags : undefined,
+    signerNames: FLAG_SIGNER_NAMES,
+  }).catch((err: unknown) => {
+    throw err instanceof FedledgerError ? err : toFedledgerError(err);
+  });
+  const session: Session = {
+    url: opened.connection.url,
+    chainId: opened.chainId,
+    provider: opened.provider,
+    deployment: opened.deployment as Deployment,
+    signer: opened.signer,
+    signerAddress: opened.signer?.address,
+    registry: opened.registry,
+    ledger: opened.ledger,
+    deploymentFile,
+  };
   try {
-    const signer = needsSigner
-      ? await resolveSigner(flags, connection.provider, connection.chainId)
-      : undefined;
-    contracts = await connectContracts({ connection, deployment, deploymentFile, signer });
-    return await action({ ...contracts, deploymentFile });
+    return await action(session);
   } catch (err) {
     if (err instanceof FedledgerError) throw err;
-    throw toFedledgerError(err, contracts);
+    throw toFedledgerError(err, session);
   } finally {
-    connection.provider.destroy();
+    opened.close();
   }
 }
 
