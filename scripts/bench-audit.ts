@@ -20,7 +20,7 @@ import vm from "node:vm";
 import { ethers } from "hardhat";
 import { TrainingLedger__factory } from "../typechain-types";
 import { openObjectSource, verifyModel } from "../node/audit";
-import { fedAvg } from "../node/fl/fedavg";
+import { fedAvg } from "../node/fl";
 import { buildHistory, type History, type TensorShape } from "../test/audit/fixture";
 
 function setting(name: string, fallback: number): number {

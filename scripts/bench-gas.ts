@@ -8,8 +8,12 @@
 import { ethers, network } from "hardhat";
 import { setBalance } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse, HDNodeWallet, Signer } from "ethers";
-import { ConsortiumRegistry__factory, TrainingLedger__factory } from "../typechain-types";
-import type { ConsortiumRegistry, TrainingLedger } from "../typechain-types";
+import {
+  ConsortiumRegistry__factory,
+  TrainingLedger__factory,
+  type ConsortiumRegistry,
+  type TrainingLedger,
+} from "../typechain-types";
 
 const SITE_COUNTS = [1, 10, 100] as const;
 const COMMIT_TARGET = 60_000n;

@@ -32,7 +32,7 @@ import { dirname } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { whole } from "./cliArgs";
 import { localDelta, macroF1ByLang, runFederated, simAddress } from "../node/eval/federated";
-import { getAggregationRule } from "../node/fl/rules";
+import { getAggregationRule } from "../node/fl";
 import { initBackend } from "../node/model/backend";
 import { BASELINE_LANGS } from "../node/model/baselines";
 import { buildDataset } from "../node/model/dataset";

@@ -13,7 +13,7 @@
 import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
 import { whole } from "./cliArgs";
-import { getAggregationRule } from "../node/fl/rules";
+import { getAggregationRule } from "../node/fl";
 import { initBackend } from "../node/model/backend";
 import { BASELINE_LANGS } from "../node/model/baselines";
 import { buildDataset, type Dataset } from "../node/model/dataset";

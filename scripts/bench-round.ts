@@ -23,7 +23,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
-import { CHAIN_NICENESS, startEmbeddedChain } from "../node/chain/embeddedChain";
+import { CHAIN_NICENESS, startEmbeddedChain } from "../node/chain";
 import type { DemoLayout } from "../node/demo/configs";
 import { parseDemoSettings } from "../node/demo/options";
 import {

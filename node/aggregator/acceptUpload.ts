@@ -7,9 +7,7 @@
  * hashed as it streams and compared with the committed hash at the end. Each refusal is an ApiError with its own
  * code; nothing is written unless every check passes, so a refused upload never changes a round.
  */
-import { commitLeaf } from "../fl/merkle";
-import { recoverUpdateSigner } from "../fl/signature";
-import { checkUpdate, UpdateCheckError, type TensorLayout } from "../fl/updateCheck";
+import { commitLeaf, recoverUpdateSigner, checkUpdate, UpdateCheckError, type TensorLayout } from "../fl";
 import type { ContentStore, UploadRecord } from "../store";
 import { ApiError } from "./apiError";
 import type { UploadEnvelope } from "./envelope";

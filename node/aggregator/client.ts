@@ -9,7 +9,7 @@ import http from "node:http";
 import https from "node:https";
 import { z } from "zod";
 import { FedledgerError } from "../errors";
-import type { Metrics } from "../fl/metrics";
+import type { Metrics } from "../fl";
 import { normaliseHash, type UploadRecord } from "../store";
 import { isApiErrorCode, type ApiErrorCode } from "./apiError";
 import {

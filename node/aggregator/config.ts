@@ -11,7 +11,7 @@ import {
   resolveSignerPaths,
   signerConfigSchema,
   taskIdSchema,
-} from "../chain/ledgerConfig";
+} from "../chain";
 import { UsageError } from "../errors";
 import { readJsonFile } from "../jsonFile";
 import { DEFAULT_READ_AUTH } from "./readAuth";

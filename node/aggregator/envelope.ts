@@ -11,7 +11,7 @@
  * Task and round come from the path `PUT /tasks/:task/rounds/:round/updates`. docs/protocol.md is the reference.
  */
 import { getAddress, isAddress, isHexString } from "ethers";
-import { metricsHash, parseMetrics, type Metrics } from "../fl/metrics";
+import { metricsHash, parseMetrics, type Metrics } from "../fl";
 import { ApiError } from "./apiError";
 
 /** Header names of the envelope (lower case, as Node delivers them). */

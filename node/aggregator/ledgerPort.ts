@@ -10,8 +10,7 @@
  * The service takes its port from its caller (startAggregatorService's `ledger`), and knows nothing of which one
  * it is given.
  */
-import type { RoundInfo, TaskInfo } from "../chain/tasks";
-import type { AbortReasonId, SiteStatusName } from "../chain/vocabulary";
+import type { RoundInfo, TaskInfo, AbortReasonId, SiteStatusName } from "../chain";
 import type { ReaderRole } from "./readAuth";
 
 /** One UpdateCommitted event. */

@@ -5,12 +5,19 @@
  */
 import type { ContractTransactionResponse, Provider, Signer } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
-import { describeChainError } from "../chain/describeChainError";
-import { sendInFewerTrips } from "../chain/fewerTrips";
-import { getRoundInfo, getTaskInfo, type RoundInfo, type TaskInfo } from "../chain/tasks";
-import { ROLES, siteStatusName } from "../chain/vocabulary";
+import {
+  describeChainError,
+  sendInFewerTrips,
+  getRoundInfo,
+  getTaskInfo,
+  type RoundInfo,
+  type TaskInfo,
+  ROLES,
+  siteStatusName,
+  type AbortReasonId,
+  type SiteStatusName,
+} from "../chain";
 import { FedledgerError } from "../errors";
-import type { AbortReasonId, SiteStatusName } from "../chain/vocabulary";
 import type { AggregatorLedger, ChainSnapshot, CommitEvent, UploadContext } from "./ledgerPort";
 import { READER_ROLES, type ReaderRole } from "./readAuth";
 

@@ -34,7 +34,7 @@ import {
   verifyTypedData,
   type TypedDataField,
 } from "ethers";
-import { updateDomain, type TypedDataSigner, type UpdateDomainParameters } from "../fl/signature";
+import { updateDomain, type TypedDataSigner, type UpdateDomainParameters } from "../fl";
 import type { ContentStore, UploadRecord } from "../store";
 import { ApiError } from "./apiError";
 

@@ -16,19 +16,19 @@
  * failure), and an update the rule cannot use (beyond the task's limits, refused by the rule, or making the
  * aggregate non-finite) is left out with a logged reason; the round then goes on without it or is aborted.
  */
-import { ABORT_REASON_IDS, type AbortReasonId } from "../chain/vocabulary";
-import { describeChainError } from "../chain/describeChainError";
-import type { RoundInfo } from "../chain/tasks";
+import { ABORT_REASON_IDS, type AbortReasonId, describeChainError, type RoundInfo } from "../chain";
 import { FedledgerError } from "../errors";
-import { canonicalJson } from "../fl/metrics";
-import { buildUpdateTree, commitLeaf } from "../fl/merkle";
-import { AggregationError } from "../fl/rule";
-import { getAggregationRule } from "../fl/rules";
-import { checkFinite } from "../fl/updateCheck";
+import {
+  canonicalJson,
+  buildUpdateTree,
+  commitLeaf,
+  AggregationError,
+  getAggregationRule,
+  checkFinite,
+} from "../fl";
 import { readModelHeader } from "../model/format";
 import type { ContentStore, UploadRecord } from "../store";
-import type { AggregatorLedger } from "./ledgerPort";
-import type { ChainSnapshot } from "./ledgerPort";
+import type { AggregatorLedger, ChainSnapshot } from "./ledgerPort";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
 import type { RoundGates } from "./roundGates";

@@ -1,5 +1,5 @@
-import type { RoundStatusName } from "../chain/vocabulary";
-import { metricsHash } from "../fl/metrics";
+import type { RoundStatusName } from "../chain";
+import { metricsHash } from "../fl";
 import type { ContentStore } from "../store";
 import { ApiError } from "./apiError";
 import type { AggregatorLedger } from "./ledgerPort";

@@ -3,7 +3,7 @@
  * deployment or addresses, signer), reads the spec and genesis model, opens the store, and starts the service
  * on the on-chain ledger port.
  */
-import { openLedger } from "../chain/openLedger";
+import { openLedger } from "../chain";
 import { readModelBytes, readSpecFile } from "../model/files";
 import type { ModelSpec } from "../model/spec";
 import { ContentStore } from "../store";

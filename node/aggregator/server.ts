@@ -12,7 +12,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { isError } from "ethers";
-import { describeChainError } from "../chain/describeChainError";
+import { describeChainError } from "../chain";
 import { normaliseHash, StoreCorruptionError, type ContentStore } from "../store";
 import { acceptUpload, type AcceptUploadDependencies, type ReadBody } from "./acceptUpload";
 import { ApiError } from "./apiError";

@@ -6,8 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Router } from "express";
 import { FedledgerError } from "../errors";
-import { getAggregationRule } from "../fl/rules";
-import { checkUpdate, UpdateCheckError } from "../fl/updateCheck";
+import { getAggregationRule, checkUpdate, UpdateCheckError } from "../fl";
 import { hashModelBytes } from "../model/format";
 import { expectedTensors } from "../model/params";
 import { specBytes, specHash, type ModelSpec } from "../model/spec";

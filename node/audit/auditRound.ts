@@ -5,9 +5,8 @@
  * re-running the task's aggregation rule on the parent and those updates gives the recorded model. Then the
  * round's findings (roundFindings.ts): valid updates left out, and free riders.
  */
-import { roundStatusName, type RoundStatusName } from "../chain/vocabulary";
-import { commitLeaf } from "../fl/merkle";
-import { AggregationError, type AggregationRule } from "../fl/rule";
+import { roundStatusName, type RoundStatusName } from "../chain";
+import { commitLeaf, AggregationError, type AggregationRule } from "../fl";
 import { hashModelBytes } from "../model/format";
 import { FedledgerError } from "../errors";
 import type { AuditedRound, AuditedUpdate } from "./auditReport";

@@ -5,9 +5,7 @@
  */
 import { getAddress, isAddress, type JsonRpcProvider } from "ethers";
 import type { TrainingLedger } from "../../typechain-types";
-import { DEFAULT_RPC_URL } from "../chain/connection";
-import { deploymentPath, loadDeployment, type Deployment } from "../chain/deployment";
-import { openLedger } from "../chain/openLedger";
+import { DEFAULT_RPC_URL, deploymentPath, loadDeployment, type Deployment, openLedger } from "../chain";
 import { FedledgerError, UsageError } from "../errors";
 import { AuditSourceError } from "./errors";
 

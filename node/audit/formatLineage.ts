@@ -3,7 +3,7 @@
  * models (genesis and each round's result) and site updates; an edge runs from each parent to its child
  * model and from each included update to the model it went into.
  */
-import { canonicalJson } from "../fl/metrics";
+import { canonicalJson } from "../fl";
 import { formatPrivacy } from "./formatPrivacy";
 import type { LineageDocument, LineageSite } from "./lineageDocument";
 

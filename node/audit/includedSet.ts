@@ -12,7 +12,7 @@
  * the included set exactly. docs/audit.md explains the procedure.
  */
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
-import { buildUpdateTree, commitLeaf } from "../fl/merkle";
+import { buildUpdateTree, commitLeaf } from "../fl";
 
 /** One committed update, as the chain recorded it. */
 export interface CommittedLeaf {

@@ -3,7 +3,7 @@
  * counts, update hashes, metrics hashes (and metric values when the store has them and they hash to the
  * committed value), blocks and times. Built from a traced lineage without re-aggregating anything.
  */
-import { metricsHash, type Metrics } from "../fl/metrics";
+import { metricsHash, type Metrics } from "../fl";
 import { findIncludedSet } from "./includedSet";
 import type { BrokenLink } from "./brokenLink";
 import type { ObjectSource } from "./objectSource";

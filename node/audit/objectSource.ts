@@ -18,7 +18,7 @@ import {
   ResponseTooLargeError,
 } from "../aggregator/cappedBody";
 import { signReadHeaders, type ReadCredentials } from "../aggregator/readAuth";
-import { metricsSchema, type Metrics } from "../fl/metrics";
+import { metricsSchema, type Metrics } from "../fl";
 import { normaliseHash, uploadRecordSchema } from "../store";
 import { AuditSourceError } from "./errors";
 import { sha256Hex } from "../sha256";

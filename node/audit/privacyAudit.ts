@@ -12,7 +12,7 @@
  *   from the store's upload record, used only when they hash to the committed metrics hash) differs from the
  *   recomputation for that round by more than EPSILON_RELATIVE_TOLERANCE (relative), or is missing.
  */
-import { metricsHash, type Metrics } from "../fl/metrics";
+import { metricsHash, type Metrics } from "../fl";
 import { readSpecFile, specPathFor } from "../model/files";
 import { parseSpec, specHash, type ModelSpec } from "../model/spec";
 import { dpSteps, epsilonAgrees, EPSILON_RELATIVE_TOLERANCE, siteEpsilon } from "../privacy/budget";

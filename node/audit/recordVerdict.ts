@@ -1,5 +1,5 @@
 import type { TrainingLedger } from "../../typechain-types";
-import { describeChainError } from "../chain/describeChainError";
+import { describeChainError } from "../chain";
 import { FedledgerError } from "../errors";
 import type { AuditReport } from "./auditReport";
 import { reportHash } from "./reportHash";

@@ -1,4 +1,4 @@
-import { canonicalJson } from "../fl/metrics";
+import { canonicalJson } from "../fl";
 import type { AuditReport } from "./auditReport";
 import { sha256Hex } from "../sha256";
 

@@ -4,9 +4,7 @@
  * (censorship); and every included update that is the parent model itself, a delta of zeros, or a delta whose
  * norm is below {@link LOW_NORM_SHARE} of the median norm of the round's other included updates (free riding).
  */
-import { deltaNorm } from "../fl/normClipped";
-import { sortedMedian } from "../fl/median";
-import { checkUpdate, UpdateCheckError } from "../fl/updateCheck";
+import { deltaNorm, sortedMedian, checkUpdate, UpdateCheckError } from "../fl";
 import { readModelHeader, type TensorEntry } from "../model/format";
 import type { AuditedUpdate } from "./auditReport";
 import { LOW_NORM_SHARE, type AuditFinding } from "./finding";

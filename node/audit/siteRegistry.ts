@@ -5,7 +5,7 @@
  * a second, independent check (docs/audit.md).
  */
 import type { ConsortiumRegistry } from "../../typechain-types";
-import { siteStatusName } from "../chain/vocabulary";
+import { siteStatusName } from "../chain";
 import { queryRange } from "./queryRange";
 
 /** A site's registered profile. */

@@ -7,8 +7,7 @@
 import type { Provider } from "ethers";
 import { ConsortiumRegistry__factory, type TrainingLedger } from "../../typechain-types";
 import { FedledgerError } from "../errors";
-import type { AggregationRule } from "../fl/rule";
-import { getAggregationRule } from "../fl/rules";
+import { type AggregationRule, getAggregationRule } from "../fl";
 import { hashModelBytes, ModelFormatError, readModelHeader } from "../model/format";
 import type { AuditedTask, AuditReport } from "./auditReport";
 import { auditRound } from "./auditRound";

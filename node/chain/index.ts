@@ -1,13 +1,18 @@
 /**
- * fedledger's chain client layer: start or reach a chain, load a deployment, sign, connect typed contracts,
- * read sites, roles and tasks, and explain errors. Services (site, aggregator, auditor, demo) import from here.
+ * fedledger's chain client layer: start or reach a chain, load a deployment, sign, connect typed contracts
+ * (openLedger: the start-up every service shares), read sites, roles and tasks, and explain errors. Services (site, aggregator, auditor, demo) import from here.
  *
  * @example
  * import { connectChain, loadDeployment, deploymentPath, connectContracts } from "../chain";
  * const deployment = await loadDeployment(deploymentPath());
  * const { registry, ledger } = await connectContracts({ deployment });
  */
-export { startEmbeddedChain, type EmbeddedChain, type StartEmbeddedChainParameters } from "./embeddedChain";
+export {
+  startEmbeddedChain,
+  CHAIN_NICENESS,
+  type EmbeddedChain,
+  type StartEmbeddedChainParameters,
+} from "./embeddedChain";
 export { freePort, isPortFree } from "./freePort";
 export { packageRoot } from "./packageRoot";
 export {
@@ -36,7 +41,34 @@ export {
   type WriteKeystoreParameters,
 } from "./keystore";
 export { resolvePassword, promptHidden, PASSWORD_ENV, type ResolvePasswordParameters } from "./password";
-export { resolveSigner, type SignerSource } from "./signer";
+export {
+  resolveSigner,
+  CONFIG_SIGNER_NAMES,
+  FLAG_SIGNER_NAMES,
+  type SignerSource,
+  type SignerFieldNames,
+} from "./signer";
+export {
+  openLedger,
+  ledgerDomain,
+  type OpenLedgerParameters,
+  type OpenLedgerReturnType,
+  type OpenSigningLedgerReturnType,
+} from "./openLedger";
+export {
+  addressSchema,
+  checkLedgerSource,
+  httpUrlSchema,
+  ledgerSourceFields,
+  pathSchema,
+  resolveLedgerSourcePaths,
+  resolveSignerPaths,
+  signerConfigSchema,
+  taskIdSchema,
+  type LedgerSourceConfig,
+  type SignerConfig,
+} from "./ledgerConfig";
+export { sendInFewerTrips } from "./fewerTrips";
 export {
   loadDeployment,
   saveDeployment,

@@ -6,14 +6,20 @@
  */
 import { hexlify, ZeroHash, type JsonRpcProvider, type Wallet, type HDNodeWallet } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
-import { connectContracts } from "../chain/contracts";
-import { deployFedledger } from "../chain/deploy";
-import type { Deployment } from "../chain/deployment";
-import { devAccountWallet, isDevChain, DEV_CHAIN_ID } from "../chain/devAccounts";
-import { toFedledgerError } from "../chain/describeChainError";
-import { approveTask, proposeTask } from "../chain/tasks";
-import { confirmTransaction } from "../chain/transactions";
-import { AGGREGATION_RULE_IDS, ROLES } from "../chain/vocabulary";
+import {
+  connectContracts,
+  deployFedledger,
+  type Deployment,
+  devAccountWallet,
+  isDevChain,
+  DEV_CHAIN_ID,
+  toFedledgerError,
+  approveTask,
+  proposeTask,
+  confirmTransaction,
+  AGGREGATION_RULE_IDS,
+  ROLES,
+} from "../chain";
 import { FedledgerError } from "../errors";
 import { DEMO_AGGREGATION_RULE } from "./options";
 import type { DemoSite } from "./sitePlan";

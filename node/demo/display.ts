@@ -2,7 +2,7 @@
  * How the demo shows progress. On a terminal: a live table with one row per round, redrawn in place. Anywhere
  * else (a pipe, a CI log): one line per change, each with the seconds since the start.
  */
-import { ABORT_REASONS } from "../chain/vocabulary";
+import { ABORT_REASONS } from "../chain";
 import type { RoundProgress, TrackerSnapshot } from "./roundTracker";
 
 /** Where progress goes. */

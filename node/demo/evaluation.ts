@@ -7,7 +7,7 @@
  */
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { packageRoot } from "../chain/packageRoot";
+import { packageRoot } from "../chain";
 import { FedledgerError } from "../errors";
 import { runBaselines, type BaselineReport } from "../model/baselines";
 import { evaluateModel } from "../model/evaluate";

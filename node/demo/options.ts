@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import { parseRpcUrl } from "../chain/connection";
+import { parseRpcUrl } from "../chain";
 import { UsageError } from "../errors";
 
 /** Most sites the demo runs (dev accounts site1 … site30; the embedded chain funds 35). */

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import path from "node:path";
-import { packageRoot } from "../chain/packageRoot";
+import { packageRoot } from "../chain";
 
 /** How many output lines each process keeps in memory. */
 const TAIL_LINES = 40;

@@ -2,10 +2,9 @@
  * The demo's results: `report.json` in the output folder and the summary printed at the end (scores per
  * language, the final model hash, and the command an auditor runs to verify the model).
  */
-import type { RoundStatusName } from "../chain/vocabulary";
+import type { RoundStatusName, RoundInfo } from "../chain";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { RoundInfo } from "../chain/tasks";
 import type { Lang } from "../text/labels";
 import type { LanguageF1, DemoScores } from "./evaluation";
 import type { DemoSettings } from "./options";

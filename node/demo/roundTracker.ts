@@ -8,7 +8,7 @@
 import { zeroPadValue, toBeHex, type JsonRpcProvider } from "ethers";
 import { z } from "zod";
 import type { TrainingLedger } from "../../typechain-types";
-import { ABORT_REASONS } from "../chain/vocabulary";
+import { ABORT_REASONS } from "../chain";
 
 /** One round as the demo sees it. */
 export interface RoundProgress {

@@ -10,11 +10,16 @@ import path from "node:path";
 import type { JsonRpcProvider } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
 import { fetchModel } from "../aggregator/client";
-import { connectChain } from "../chain/connection";
-import { saveDeployment, type Deployment } from "../chain/deployment";
-import { startEmbeddedChain, type EmbeddedChain } from "../chain/embeddedChain";
-import { freePort } from "../chain/freePort";
-import { getRoundInfo, getTaskInfo } from "../chain/tasks";
+import {
+  connectChain,
+  saveDeployment,
+  type Deployment,
+  startEmbeddedChain,
+  type EmbeddedChain,
+  freePort,
+  getRoundInfo,
+  getTaskInfo,
+} from "../chain";
 import { FedledgerError, UsageError } from "../errors";
 import { writeModelFile } from "../model/files";
 import { hashModelBytes } from "../model/format";

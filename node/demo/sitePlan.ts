@@ -2,7 +2,7 @@
  * Which hospitals the demo runs: one per site, languages cycling Norway (nb), Sweden (sv), Denmark (da),
  * Finland (fi), Estonia (et), each signing with the public dev account siteN.
  */
-import { devAccountAddress } from "../chain/devAccounts";
+import { devAccountAddress } from "../chain";
 import type { Lang } from "../text/labels";
 
 /** The five demo countries in the order sites are assigned. */

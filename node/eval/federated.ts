@@ -4,7 +4,7 @@
  * runs on the canonical delta bytes, exactly as the aggregator and the auditor run it. Plus per-language
  * macro-F1 of a model on test sets.
  */
-import type { AggregationRule } from "../fl/rule";
+import type { AggregationRule } from "../fl";
 import type { Dataset } from "../model/dataset";
 import { predictLabels } from "../model/evaluate";
 import { computeMetrics } from "../model/metrics";

@@ -10,7 +10,7 @@
  * - federated: the demo's recipe simulated in one process (five sites, one language each, sparse FedAvg,
  *   the demo's rounds, epochs and learning rate).
  */
-import { fedAvgSparse } from "../fl/fedavgSparse";
+import { fedAvgSparse } from "../fl";
 import { buildDataset, concatDatasets, type Dataset } from "../model/dataset";
 import { predictLabels } from "../model/evaluate";
 import { createInitialModel, readWeights, writeWeights } from "../model/params";

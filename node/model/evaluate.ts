@@ -1,8 +1,7 @@
 /**
  * Evaluation of a model on labelled notes: predictions at the spec's threshold scored with computeMetrics.
  */
-import type { LabelledText } from "./dataset";
-import { featurizeTexts } from "./dataset";
+import { type LabelledText, featurizeTexts } from "./dataset";
 import { computeMetrics, type Metrics } from "./metrics";
 import { labelsAbove } from "./predict";
 import { Scorer } from "./scorer";

@@ -16,7 +16,7 @@ import {
   taskIdSchema,
   type LedgerSourceConfig,
   type SignerConfig,
-} from "../chain/ledgerConfig";
+} from "../chain";
 import { UsageError } from "../errors";
 import { readJsonFile } from "../jsonFile";
 

@@ -8,7 +8,7 @@
  * errors, never from the notes.
  */
 
-import type { RoundStatusName, SiteStatusName } from "../chain/vocabulary";
+import type { RoundStatusName, SiteStatusName } from "../chain";
 
 /** Fields of each event type. Task ids are decimal strings; hashes are 0x hex; durations are milliseconds. */
 export interface SiteEventFields {

@@ -11,8 +11,7 @@
  * takes its port; both ports are arranged the same way.
  */
 import type { BaseWallet } from "ethers";
-import type { TaskInfo } from "../chain/tasks";
-import type { SiteStatusName } from "../chain/vocabulary";
+import type { TaskInfo, SiteStatusName } from "../chain";
 import type { SiteConfig } from "./config";
 import type { TaskSnapshot } from "./snapshot";
 

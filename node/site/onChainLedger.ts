@@ -4,12 +4,17 @@
  */
 import { isError, type BaseWallet, type JsonRpcProvider } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
-import { decodeChainError, toFedledgerError } from "../chain/describeChainError";
-import { getTaskInfo, type TaskInfo } from "../chain/tasks";
-import { sendInFewerTrips } from "../chain/fewerTrips";
-import { openLedger } from "../chain/openLedger";
-import { confirmTransaction } from "../chain/transactions";
-import { siteStatusName, type SiteStatusName } from "../chain/vocabulary";
+import {
+  decodeChainError,
+  toFedledgerError,
+  getTaskInfo,
+  type TaskInfo,
+  sendInFewerTrips,
+  openLedger,
+  confirmTransaction,
+  siteStatusName,
+  type SiteStatusName,
+} from "../chain";
 import type { SiteConfig } from "./config";
 import type { CommitRefusal, CommitResult, OpenedSiteLedger, SiteCommit, SiteLedger } from "./ledgerPort";
 import { readTaskSnapshot, type TaskSnapshot } from "./snapshot";

@@ -4,9 +4,9 @@
  * split, and return the update (the delta, canonical bytes) with its hash, sample count and metrics.
  */
 import { AggregatorRequestError, fetchModel } from "../aggregator/client";
-import type { RoundInfo } from "../chain/tasks";
+import type { RoundInfo } from "../chain";
 import { FedledgerError } from "../errors";
-import { metricsHash, type Metrics } from "../fl/metrics";
+import { metricsHash, type Metrics } from "../fl";
 import { hashModelBytes } from "../model/format";
 import { readWeights } from "../model/params";
 import { Prng } from "../model/prng";

@@ -4,7 +4,7 @@
  * Before a round the site asks what joining it would cost and refuses the round when that passes the task's
  * ε budget. The auditor recomputes the same figures from the chain alone (node/audit/privacyAudit.ts).
  */
-import type { Metrics } from "../fl/metrics";
+import type { Metrics } from "../fl";
 import { siteEpsilon } from "../privacy/budget";
 import type { SiteRuntime, SiteTask } from "./runtime";
 

@@ -5,8 +5,7 @@
  * the final model once the task's planned rounds are over. Failures are retried with capped exponential backoff;
  * the service stops when every task is finished (unless keepRunning) or when its signal aborts.
  */
-import { describeChainError } from "../chain/describeChainError";
-import type { RoundInfo } from "../chain/tasks";
+import { describeChainError, type RoundInfo } from "../chain";
 import { FedledgerError } from "../errors";
 import { fetchModel } from "../aggregator/client";
 import { hashModelBytes } from "../model/format";

@@ -3,7 +3,7 @@
  * so the aggregator can average them per round. Their hash goes in the commit (docs/protocol.md), so they must
  * be deterministic: the same model and notes give the same values (no timings in here).
  */
-import type { Metrics } from "../fl/metrics";
+import type { Metrics } from "../fl";
 import type { LabelledText } from "../model/dataset";
 import { evaluateModel } from "../model/evaluate";
 import type { ModelSpec } from "../model/spec";

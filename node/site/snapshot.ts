@@ -3,11 +3,16 @@
  * The calls go out together, so ethers sends them as one JSON-RPC batch; a second call follows only when the
  * current round moved away from the one the caller expected.
  */
-import type { SiteStatusName } from "../chain/vocabulary";
+import {
+  type SiteStatusName,
+  getRoundInfo,
+  getTaskInfo,
+  type RoundInfo,
+  type TaskInfo,
+  siteStatusName,
+} from "../chain";
 import type { Provider } from "ethers";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
-import { getRoundInfo, getTaskInfo, type RoundInfo, type TaskInfo } from "../chain/tasks";
-import { siteStatusName } from "../chain/vocabulary";
 
 /** What the site decides on. */
 export interface TaskSnapshot {

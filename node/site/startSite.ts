@@ -8,7 +8,7 @@ import { FedledgerError, UsageError } from "../errors";
 import { initBackend } from "../model/backend";
 import { assertProductionNoise } from "../model/dp";
 import { readSpecFile } from "../model/files";
-import type { SiteStatusName } from "../chain/vocabulary";
+import type { SiteStatusName } from "../chain";
 import { specHash, type ModelSpec } from "../model/spec";
 import type { SiteConfig } from "./config";
 import { loadSiteNotes } from "./data";

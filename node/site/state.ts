@@ -16,8 +16,8 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { FedledgerError } from "../errors";
-import { metricsSchema, type Metrics } from "../fl/metrics";
-import { writeFileDurably } from "../store/durableWrite";
+import { metricsSchema, type Metrics } from "../fl";
+import { writeFileDurably } from "../store";
 import { sha256Hex } from "../sha256";
 
 const hash = z.string().regex(/^0x[0-9a-f]{64}$/, "must be lower-case 0x hex of 32 bytes");

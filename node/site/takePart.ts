@@ -7,8 +7,8 @@
  */
 import { isFinalRefusal } from "../aggregator/apiError";
 import { aggregatorHoldsUpdate, AggregatorRequestError, uploadUpdate } from "../aggregator/client";
-import type { RoundInfo } from "../chain/tasks";
-import { signUpdate } from "../fl/signature";
+import type { RoundInfo } from "../chain";
+import { signUpdate } from "../fl";
 import { siteEvent } from "./events";
 import { prepareUpdate, type PreparedUpdate } from "./prepareUpdate";
 import { privacySpend } from "./privacySpend";

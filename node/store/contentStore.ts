@@ -11,7 +11,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { FedledgerError } from "../errors";
-import { normaliseSite } from "../fl/siteOrder";
+import { normaliseSite } from "../fl";
 import { createFileDurably, TEMP_PREFIX, writeFileDurably } from "./durableWrite";
 import { uploadRecordSchema, type UploadRecord } from "./uploadRecord";
 import { sha256Hex } from "../sha256";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { metricsSchema } from "../fl/metrics";
+import { metricsSchema } from "../fl";
 
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "must be lower-case 0x-prefixed 32-byte hex");
 

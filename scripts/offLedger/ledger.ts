@@ -16,15 +16,16 @@ import type {
   UploadContext,
 } from "../../node/aggregator/ledgerPort";
 import type { ReaderRole } from "../../node/aggregator/readAuth";
-import type { RoundInfo, TaskInfo } from "../../node/chain/tasks";
 import {
+  type RoundInfo,
+  type TaskInfo,
   aggregationRuleName,
   AGGREGATION_RULE_IDS,
   type AbortReasonId,
   type SiteStatusName,
-} from "../../node/chain/vocabulary";
+} from "../../node/chain";
 import { FedledgerError } from "../../node/errors";
-import { commitLeaf } from "../../node/fl/merkle";
+import { commitLeaf } from "../../node/fl";
 
 /** The task the off-chain ledger runs. */
 export interface OffChainTask {

@@ -13,7 +13,7 @@
 import express, { type Request, type Response, type Router } from "express";
 import { getAddress, isAddress, ZeroHash } from "ethers";
 import { z } from "zod";
-import { recoverUpdateSigner } from "../../node/fl/signature";
+import { recoverUpdateSigner } from "../../node/fl";
 import { OffChainCommitError, type OffChainLedger } from "./ledger";
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x and 64 hex digits");

@@ -4,8 +4,7 @@
  */
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { freePort } from "../../node/chain/freePort";
-import { AGGREGATION_RULE_IDS } from "../../node/chain/vocabulary";
+import { freePort, AGGREGATION_RULE_IDS } from "../../node/chain";
 import { demoLayout, writeAggregatorConfig, writeSiteConfig, type DemoLayout } from "../../node/demo/configs";
 import { demoAggregationRule } from "../../node/demo/options";
 import type { ProcessSpec } from "../../node/demo/processes";

@@ -7,12 +7,16 @@
 import { getAddress, ZeroHash, type BaseWallet } from "ethers";
 import { z } from "zod";
 import { AggregatorRequestError, requestAggregatorJson } from "../../node/aggregator/client";
-import { ledgerDomain } from "../../node/chain/openLedger";
-import { CONFIG_SIGNER_NAMES, resolveSigner } from "../../node/chain/signer";
-import type { RoundInfo, TaskInfo } from "../../node/chain/tasks";
-import { SITE_STATUSES, type SiteStatusName } from "../../node/chain/vocabulary";
-import { commitLeaf } from "../../node/fl/merkle";
-import { signUpdate } from "../../node/fl/signature";
+import {
+  ledgerDomain,
+  CONFIG_SIGNER_NAMES,
+  resolveSigner,
+  type RoundInfo,
+  type TaskInfo,
+  SITE_STATUSES,
+  type SiteStatusName,
+} from "../../node/chain";
+import { commitLeaf, signUpdate } from "../../node/fl";
 import type { SiteConfig } from "../../node/site/config";
 import type {
   CommitRefusal,

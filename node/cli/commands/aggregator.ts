@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { loadAggregatorConfig } from "../../aggregator/config";
 import { runAggregatorFromConfig } from "../../aggregator/runFromConfig";
 import type { AggregatorService } from "../../aggregator/service";
-import { toFedledgerError } from "../../chain/describeChainError";
+import { toFedledgerError } from "../../chain";
 
 /** Registers `fedledger aggregator run --config <file>`. */
 export function registerAggregatorCommands(program: Command): void {

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
-import { describeChainError } from "../../chain/describeChainError";
-import { resolveSigner } from "../../chain/signer";
+import { describeChainError, resolveSigner } from "../../chain";
 import { FedledgerError, UsageError } from "../../errors";
 import { hashModelBytes, ModelFormatError, readModelHeader } from "../../model/format";
 import {

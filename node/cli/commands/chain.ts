@@ -1,7 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { FedledgerError } from "../../errors";
-import { DEV_ACCOUNT_NAMES, DEV_SITE_ACCOUNTS, devAccountAddress } from "../../chain/devAccounts";
-import { startEmbeddedChain } from "../../chain/embeddedChain";
+import { DEV_ACCOUNT_NAMES, DEV_SITE_ACCOUNTS, devAccountAddress, startEmbeddedChain } from "../../chain";
 import { printLines } from "./output";
 
 function parsePort(value: string): number {

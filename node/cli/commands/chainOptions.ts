@@ -1,12 +1,17 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import type { BaseWallet } from "ethers";
 import { FedledgerError } from "../../errors";
-import { connectChain, DEFAULT_RPC_URL, type ChainConnection } from "../../chain/connection";
-import type { FedledgerContracts } from "../../chain/contracts";
-import { deploymentPath, type Deployment } from "../../chain/deployment";
-import { toFedledgerError } from "../../chain/describeChainError";
-import { openLedger } from "../../chain/openLedger";
-import { FLAG_SIGNER_NAMES } from "../../chain/signer";
+import {
+  connectChain,
+  DEFAULT_RPC_URL,
+  type ChainConnection,
+  type FedledgerContracts,
+  deploymentPath,
+  type Deployment,
+  toFedledgerError,
+  openLedger,
+  FLAG_SIGNER_NAMES,
+} from "../../chain";
 
 /*
  * The flags every chain-facing command shares, and the session they open. Other command modules (site

@@ -1,12 +1,17 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { UsageError } from "../../errors";
-import { connectContracts } from "../../chain/contracts";
-import { deployFedledger } from "../../chain/deploy";
-import { deploymentPath, loadDeployment, saveDeployment } from "../../chain/deployment";
-import { devAccountAddress, isDevChain } from "../../chain/devAccounts";
-import { resolveSigner } from "../../chain/signer";
-import type { ChainConnection } from "../../chain/connection";
+import {
+  connectContracts,
+  deployFedledger,
+  deploymentPath,
+  loadDeployment,
+  saveDeployment,
+  devAccountAddress,
+  isDevChain,
+  resolveSigner,
+  type ChainConnection,
+} from "../../chain";
 import {
   addChainOptions,
   addSignerOptions,

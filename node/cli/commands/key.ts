@@ -2,8 +2,7 @@ import { existsSync } from "node:fs";
 import { Option, type Command } from "commander";
 import { Wallet } from "ethers";
 import { UsageError } from "../../errors";
-import { parsePrivateKey, writeKeystore } from "../../chain/keystore";
-import { promptHidden, resolvePassword } from "../../chain/password";
+import { parsePrivateKey, writeKeystore, promptHidden, resolvePassword } from "../../chain";
 import { printJson, printLines } from "./output";
 
 /** Environment variable `fedledger key import` reads the private key from (else stdin). */

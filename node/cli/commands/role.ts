@@ -1,8 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors";
-import { roleHolders } from "../../chain/roles";
-import { confirmTransaction, receiptEvents } from "../../chain/transactions";
-import { ROLES, VOTED_ROLES } from "../../chain/vocabulary";
+import { roleHolders, confirmTransaction, receiptEvents, ROLES, VOTED_ROLES } from "../../chain";
 import {
   addChainOptions,
   addSignerOptions,

@@ -1,10 +1,17 @@
 import type { Command } from "commander";
 import { ZeroHash, id, type ContractTransactionReceipt, type ContractTransactionResponse } from "ethers";
 import { FedledgerError, UsageError } from "../../errors";
-import { roleHolders } from "../../chain/roles";
-import { getSiteInfo, listSites, siteVotes } from "../../chain/sites";
-import { confirmTransaction, receiptEvents } from "../../chain/transactions";
-import { SITE_STATUSES, siteStatusName, siteStatusValue } from "../../chain/vocabulary";
+import {
+  roleHolders,
+  getSiteInfo,
+  listSites,
+  siteVotes,
+  confirmTransaction,
+  receiptEvents,
+  SITE_STATUSES,
+  siteStatusName,
+  siteStatusValue,
+} from "../../chain";
 import {
   addChainOptions,
   addSignerOptions,

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { toFedledgerError } from "../../chain/describeChainError";
+import { toFedledgerError } from "../../chain";
 import { FedledgerError } from "../../errors";
 import { eventLogLine, loadSiteConfig, runSite, type SiteConfig, type SiteLedgerOpener } from "../../site";
 

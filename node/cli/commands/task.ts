@@ -9,15 +9,16 @@ import {
   planTaskDp,
   type TaskDpPlan,
 } from "../../privacy/budget";
-import { roleHolders } from "../../chain/roles";
 import {
+  roleHolders,
   approveTask,
   getTaskProposal,
   getTaskWithRounds,
   proposeTask,
   type TaskVoteResult,
-} from "../../chain/tasks";
-import { AGGREGATION_RULE_IDS, aggregationRuleName } from "../../chain/vocabulary";
+  AGGREGATION_RULE_IDS,
+  aggregationRuleName,
+} from "../../chain";
 import {
   addChainOptions,
   addSignerOptions,
