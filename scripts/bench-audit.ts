@@ -22,6 +22,7 @@ import { TrainingLedger__factory } from "../typechain-types";
 import { openObjectSource, verifyModel } from "../node/audit";
 import { fedAvg } from "../node/fl";
 import { buildHistory, type History, type TensorShape } from "../test/audit/fixture";
+import { median } from "./stats";
 
 function setting(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -43,12 +44,6 @@ function round3(x: number): number {
 // A full garbage collection before each timed run, so that no run pays for the garbage of the one before.
 v8.setFlagsFromString("--expose-gc");
 const collectGarbage = vm.runInNewContext("gc") as () => void;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /**
  * The aggregator's work on every round of the history: the FedAvg rule on the round's parent and included

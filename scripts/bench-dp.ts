@@ -22,17 +22,12 @@ import { readWeights, writeWeights } from "../node/model/params";
 import { parseSpec, type ModelSpec } from "../node/model/spec";
 import { trainWeights } from "../node/model/train";
 import { generateNotes, SITE_PROFILES } from "../node/text/corpus";
+import { median } from "./stats";
 
 function positive(value: string): number {
   const x = Number(value);
   if (!(x > 0) || !Number.isFinite(x)) throw new InvalidArgumentError("expected a number > 0.");
   return x;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -29,14 +29,9 @@ import { readWeights } from "../node/model/params";
 import { trainWeights } from "../node/model/train";
 import { generateNotes, type Note } from "../node/text/corpus";
 import type { Lang } from "../node/text/labels";
+import { median } from "./stats";
 
 const LANGS: Lang[] = ["nb", "sv", "da", "fi", "et"];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function mixedNotes(n: number, seed: number): Note[] {
   const per = Math.ceil(n / LANGS.length);

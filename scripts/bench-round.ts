@@ -37,6 +37,7 @@ import { roundTimings, type RoundTiming } from "../node/demo/roundTimings";
 import { DemoSession } from "../node/demo/session";
 import { FedledgerError } from "../node/errors";
 import { writeOffLedgerRun, type OffLedgerRun } from "./offLedger/run";
+import { median } from "./stats";
 
 process.env.FEDLEDGER_QUIET ??= "1";
 
@@ -154,12 +155,6 @@ const METHOD_LINE = /^[a-z]+_[A-Za-z]+$/;
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)} %`;
-}
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function sum(xs: readonly number[]): number {

@@ -26,14 +26,9 @@ import { specHash, type ModelSpec } from "../node/model/spec";
 import { loadRecord, renderReport, screeningDocument, screenRecord } from "../node/screen";
 import { generateNotes } from "../node/text/corpus";
 import type { Lang } from "../node/text/labels";
+import { median } from "./stats";
 
 const LANGS: Lang[] = ["sv", "nb", "da", "fi", "et"];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 const fmt = (x: number): string => `${x.toFixed(0)} ms`;

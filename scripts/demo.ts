@@ -4,11 +4,16 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { FedledgerError } from "../node/errors";
-import { DEMO_DEFAULTS, MAX_DEMO_SITES, parseDemoSettings } from "../node/demo/options";
+import { DEMO_DEFAULTS, MAX_DEMO_SITES, parseDemoSettings, type DemoSettings } from "../node/demo/options";
 import { runDemo } from "../node/demo/runDemo";
 
 // The TF.js backend notice is noise in the demo's output.
 process.env.FEDLEDGER_QUIET ??= "1";
+
+/** An option whose value is a whole number, with a default. */
+function integerOption(flags: string, description: string, fallback: number): Option {
+  return new Option(flags, description).argParser(integer(flags.split(" ")[0])).default(fallback);
+}
 
 function integer(flag: string) {
   return (value: string): number => {
@@ -55,21 +60,11 @@ function buildCommand(): Command {
       integer("--seed"),
       DEMO_DEFAULTS.seed,
     )
+    .addOption(integerOption("--notes <n>", "training notes per site", DEMO_DEFAULTS.notesPerSite))
     .addOption(
-      new Option("--notes <n>", "training notes per site")
-        .argParser(integer("--notes"))
-        .default(DEMO_DEFAULTS.notesPerSite),
+      integerOption("--test-notes <n>", "held-out notes per language", DEMO_DEFAULTS.testNotesPerLang),
     )
-    .addOption(
-      new Option("--test-notes <n>", "held-out notes per language")
-        .argParser(integer("--test-notes"))
-        .default(DEMO_DEFAULTS.testNotesPerLang),
-    )
-    .addOption(
-      new Option("--epochs <n>", "local epochs per round")
-        .argParser(integer("--epochs"))
-        .default(DEMO_DEFAULTS.localEpochs),
-    )
+    .addOption(integerOption("--epochs <n>", "local epochs per round", DEMO_DEFAULTS.localEpochs))
     .addOption(
       new Option("--lr <rate>", "learning rate of local training")
         .argParser((value: string) => {
@@ -81,9 +76,11 @@ function buildCommand(): Command {
         .default(DEMO_DEFAULTS.learningRate),
     )
     .addOption(
-      new Option("--commit-window <s>", "seconds a round accepts commits")
-        .argParser(integer("--commit-window"))
-        .default(DEMO_DEFAULTS.commitWindowSeconds),
+      integerOption(
+        "--commit-window <s>",
+        "seconds a round accepts commits",
+        DEMO_DEFAULTS.commitWindowSeconds,
+      ),
     )
     .addOption(
       new Option(
@@ -114,22 +111,18 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     throw err;
   }
-  const o = command.opts<{
-    sites: number;
-    rounds: number;
-    rpc?: string;
-    keepRunning: boolean;
-    out: string;
-    seed: number;
-    notes: number;
-    testNotes: number;
-    epochs: number;
-    lr: number;
-    commitWindow: number;
-    skipBaselines: boolean;
-    dpEpsilon?: number;
-    dpDelta: number;
-  }>();
+  const o = command.opts<
+    Pick<DemoSettings, "sites" | "rounds" | "rpc" | "keepRunning" | "out" | "seed"> & {
+      notes: number;
+      testNotes: number;
+      epochs: number;
+      lr: number;
+      commitWindow: number;
+      skipBaselines: boolean;
+      dpEpsilon?: number;
+      dpDelta: number;
+    }
+  >();
   const settings = parseDemoSettings({
     sites: o.sites,
     rounds: o.rounds,

@@ -48,6 +48,16 @@ export interface UploadContext {
   commit?: CommitEvent;
 }
 
+/** What a finalised round records: the arguments of `TrainingLedger.finalizeRound` after task and round. */
+export interface RoundResult {
+  modelHash: string;
+  /** Merkle root of the included updates' commit leaves. */
+  updatesRoot: string;
+  includedCount: number;
+  /** Hash of the round's metrics document. */
+  metricsHash: string;
+}
+
 /** What the aggregator needs from a ledger. Writes resolve once recorded and throw a FedledgerError if refused. */
 export interface AggregatorLedger {
   /** The TrainingLedger address: the verifying contract of the sites' EIP-712 signatures. */
@@ -75,13 +85,6 @@ export interface AggregatorLedger {
   /** Whether a model hash was recorded (as a genesis or a round's model). */
   isRecorded(modelHash: string): Promise<boolean>;
   openRound(taskId: bigint, baseModelHash: string): Promise<void>;
-  finalizeRound(
-    taskId: bigint,
-    round: number,
-    modelHash: string,
-    updatesRoot: string,
-    includedCount: number,
-    metricsHash: string,
-  ): Promise<void>;
+  finalizeRound(taskId: bigint, round: number, result: RoundResult): Promise<void>;
   abortRound(taskId: bigint, round: number, reason: AbortReasonId): Promise<void>;
 }

@@ -18,7 +18,7 @@ import {
   type SiteStatusName,
 } from "../chain";
 import { FedledgerError } from "../errors";
-import type { AggregatorLedger, ChainSnapshot, CommitEvent, UploadContext } from "./ledgerPort";
+import type { AggregatorLedger, ChainSnapshot, CommitEvent, RoundResult, UploadContext } from "./ledgerPort";
 import { READER_ROLES, type ReaderRole } from "./readAuth";
 
 /** The ledger and registry contracts, read and written for one aggregator. */
@@ -79,15 +79,8 @@ export class OnChainAggregatorLedger implements AggregatorLedger {
   }
 
   /** Sends finalizeRound and waits until it is mined. */
-  finalizeRound(
-    taskId: bigint,
-    round: number,
-    modelHash: string,
-    updatesRoot: string,
-    includedCount: number,
-    metricsHash: string,
-  ): Promise<void> {
-    const args = [taskId, round, modelHash, updatesRoot, includedCount, metricsHash] as const;
+  finalizeRound(taskId: bigint, round: number, r: RoundResult): Promise<void> {
+    const args = [taskId, round, r.modelHash, r.updatesRoot, r.includedCount, r.metricsHash] as const;
     return this.send("finalize_round", () =>
       sendInFewerTrips(
         this.signer(),

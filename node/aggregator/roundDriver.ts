@@ -434,7 +434,12 @@ export class RoundDriver {
       return true;
     }
     const ledgerSeconds = await this.send("finalize_round", () =>
-      ledger.finalizeRound(taskId, round.round, modelHash, tree.root, included.length, metricsHash),
+      ledger.finalizeRound(taskId, round.round, {
+        modelHash,
+        updatesRoot: tree.root,
+        includedCount: included.length,
+        metricsHash,
+      }),
     );
     this.deps.metrics.roundsFinalized.inc();
     log("info", "round_finalized", {

@@ -35,8 +35,8 @@ export interface AuditedUpdate {
   bytesHash: string | null;
 }
 
-/** One round on the path from the genesis to the model. */
-export interface AuditedRound {
+/** What the ledger records of a finalised round, as the audit's documents show it. */
+export interface RecordedRound {
   task: string;
   round: number;
   parentModelHash: string;
@@ -45,6 +45,10 @@ export interface AuditedRound {
   includedCount: number;
   commitCount: number;
   metricsHash: string;
+}
+
+/** One round on the path from the genesis to the model. */
+export interface AuditedRound extends RecordedRound {
   openedAtBlock: number;
   finalizedAtBlock: number;
   /** ISO 8601 time of the finalising block, or null when unknown. */

@@ -11,6 +11,7 @@ import { auditPrivacy, type AuditedTaskPrivacy } from "./privacyAudit";
 import { siteName } from "./siteLabel";
 import type { SiteRegistryView } from "./siteRegistry";
 import type { Lineage, LineageRound } from "./traceLineage";
+import type { RecordedRound } from "./auditReport";
 
 /** One site's update in a round of the lineage. */
 export interface LineageSite {
@@ -30,15 +31,7 @@ export interface LineageSite {
 }
 
 /** One round of the lineage. */
-export interface LineageDocumentRound {
-  task: string;
-  round: number;
-  parentModelHash: string;
-  modelHash: string;
-  updatesRoot: string;
-  includedCount: number;
-  commitCount: number;
-  metricsHash: string;
+export interface LineageDocumentRound extends RecordedRound {
   /** Mean of each numeric metric over the included sites whose values are known. */
   metricsMean: Record<string, number>;
   openedAtBlock: number;

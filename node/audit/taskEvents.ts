@@ -4,6 +4,7 @@
  * block range.
  */
 import type { TrainingLedger } from "../../typechain-types";
+import type { TaskParameters } from "../chain";
 import { queryRange } from "./queryRange";
 
 /** Where an event was emitted. */
@@ -15,15 +16,9 @@ export interface EventPosition {
 }
 
 /** TaskCreated. */
-export interface TaskRecord extends EventPosition {
+export interface TaskRecord extends EventPosition, TaskParameters {
   taskId: bigint;
   creator: string;
-  specHash: string;
-  genesisModelHash: string;
-  aggregationRule: number;
-  minSitesPerRound: number;
-  commitWindowSeconds: number;
-  roundsPlanned: number;
 }
 
 /** RoundOpened. */

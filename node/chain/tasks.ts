@@ -146,6 +146,18 @@ function voteResult(ledger: TrainingLedger, receipt: ContractTransactionReceipt)
   };
 }
 
+/** The task's fields in the order createTask and taskProposalId take them. */
+function taskArguments(p: TaskParameters) {
+  return [
+    p.specHash,
+    p.genesisModelHash,
+    p.aggregationRule,
+    p.minSitesPerRound,
+    p.commitWindowSeconds,
+    p.roundsPlanned,
+  ] as const;
+}
+
 /**
  * Proposes a task with the signer of `ledger` and counts that admin's approval (`TrainingLedger.createTask`).
  * At quorum 1, or when this approval completes a pending proposal of the same parameters, the task is created
@@ -157,14 +169,7 @@ function voteResult(ledger: TrainingLedger, receipt: ContractTransactionReceipt)
  */
 export async function proposeTask(ledger: TrainingLedger, params: TaskParameters): Promise<TaskVoteResult> {
   const receipt = await confirmTransaction(
-    ledger.createTask(
-      params.specHash,
-      params.genesisModelHash,
-      params.aggregationRule,
-      params.minSitesPerRound,
-      params.commitWindowSeconds,
-      params.roundsPlanned,
-    ),
+    ledger.createTask(...taskArguments(params)),
   );
   return voteResult(ledger, receipt);
 }
@@ -201,14 +206,7 @@ export async function getTaskProposal(
     commitWindowSeconds: Number(p.commitWindowSeconds),
     roundsPlanned: Number(p.roundsPlanned),
   };
-  const currentId = await ledger.taskProposalId(
-    params.specHash,
-    params.genesisModelHash,
-    params.aggregationRule,
-    params.minSitesPerRound,
-    params.commitWindowSeconds,
-    params.roundsPlanned,
-  );
+  const currentId = await ledger.taskProposalId(...taskArguments(params));
   return {
     proposalId,
     proposer: p.proposer,

@@ -126,6 +126,17 @@ function f1(value: number | null | undefined): string {
   return value === null || value === undefined ? "–" : value.toFixed(3);
 }
 
+/** A plain-text table: the first column left-aligned, the others right-aligned, a rule under the headers. */
+function tableLines(headers: string[], rows: string[][]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)];
+}
+
 /** The privacy table of the summary: one row per site with its rounds and ε. */
 export function privacyLines(privacy: DemoPrivacy | undefined): string[] {
   if (!privacy) return [];
@@ -136,19 +147,11 @@ export function privacyLines(privacy: DemoPrivacy | undefined): string[] {
     s.epsilon.toFixed(3),
     `${privacy.epsilonBudget} (δ ${privacy.delta})`,
   ]);
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-      .join("  ")
-      .trimEnd();
   return [
     "",
     `Differential privacy (DP-SGD, q ${privacy.sampleRate}, σ ${privacy.noiseMultiplier.toFixed(4)}, ` +
       `C ${privacy.clipNorm}, ${privacy.stepsPerRound} steps per round), ε per site from its commits on the chain:`,
-    line(headers),
-    widths.map((w) => "─".repeat(w)).join("  "),
-    ...rows.map(line),
+    ...tableLines(headers, rows),
   ];
 }
 
@@ -177,20 +180,12 @@ export function summaryLines(report: DemoReport): string[] {
     f1(scores.localOwn?.[lang]),
     f1(scores.localOther?.[lang]),
   ]);
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-      .join("  ")
-      .trimEnd();
   const finalised = report.rounds.filter((r) => r.status === "Finalized").length;
   return [
     ...privacyLines(report.privacy),
     "",
     `Macro-F1 per language on ${report.settings.testNotesPerLang} held-out notes each:`,
-    line(headers),
-    widths.map((w) => "─".repeat(w)).join("  "),
-    ...rows.map(line),
+    ...tableLines(headers, rows),
     "",
     `Rounds finalised: ${finalised} of ${report.task.roundsPlanned}`,
     `Final model:      ${report.finalModel.hash}`,

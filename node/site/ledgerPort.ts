@@ -24,6 +24,9 @@ export interface SiteCommit {
   metricsHash: string;
 }
 
+/** What identifies a site's commit: the round and the committed update hash and sample count. */
+export type CommitKey = Pick<SiteCommit, "taskId" | "round" | "updateHash" | "numSamples">;
+
 /** The ledger's round rules that refuse a commit, by the API's name for each. */
 export type CommitRefusal = "already_committed" | "commit_window_closed" | "round_not_open";
 
@@ -43,14 +46,8 @@ export interface SiteLedger {
   /** One look at a task (see snapshot.ts). */
   snapshot(taskId: bigint, site: string, expectedRound: number): Promise<TaskSnapshot>;
   hasCommitted(taskId: bigint, round: number, site: string): Promise<boolean>;
-  /** Whether `site` committed exactly this update hash and sample count in the round. */
-  commitMatches(
-    taskId: bigint,
-    round: number,
-    site: string,
-    updateHash: string,
-    numSamples: number | bigint,
-  ): Promise<boolean>;
+  /** Whether `site` committed exactly this update hash and sample count in the commit's round. */
+  commitMatches(site: string, commit: CommitKey): Promise<boolean>;
   /** Commits from the site's key; throws a FedledgerError for anything but the refusals of CommitResult. */
   commitUpdate(commit: SiteCommit): Promise<CommitResult>;
   /** Releases connections. */

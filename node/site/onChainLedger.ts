@@ -16,7 +16,7 @@ import {
   type SiteStatusName,
 } from "../chain";
 import type { SiteConfig } from "./config";
-import type { CommitRefusal, CommitResult, OpenedSiteLedger, SiteCommit, SiteLedger } from "./ledgerPort";
+import type { CommitKey, CommitRefusal, CommitResult, OpenedSiteLedger, SiteCommit, SiteLedger } from "./ledgerPort";
 import { readTaskSnapshot, type TaskSnapshot } from "./snapshot";
 
 const REFUSALS: Record<string, CommitRefusal> = {
@@ -64,14 +64,8 @@ export class OnChainSiteLedger implements SiteLedger {
     return this.ledger.hasCommitted(taskId, round, site);
   }
 
-  commitMatches(
-    taskId: bigint,
-    round: number,
-    site: string,
-    updateHash: string,
-    numSamples: number | bigint,
-  ) {
-    return this.ledger.commitMatches(taskId, round, site, updateHash, numSamples);
+  commitMatches(site: string, c: CommitKey): Promise<boolean> {
+    return this.ledger.commitMatches(c.taskId, c.round, site, c.updateHash, c.numSamples);
   }
 
   async commitUpdate(c: SiteCommit): Promise<CommitResult> {

@@ -56,7 +56,12 @@ function recordOf(
 }
 
 function commitMatches(rt: SiteRuntime, task: SiteTask, round: number, record: RoundRecord | PreparedUpdate) {
-  return rt.ledger.commitMatches(task.id, round, rt.site, record.updateHash, record.numSamples);
+  return rt.ledger.commitMatches(rt.site, {
+    taskId: task.id,
+    round,
+    updateHash: record.updateHash,
+    numSamples: record.numSamples,
+  });
 }
 
 /** Loads the round's saved record and bytes, dropping a record that belongs to another opening of the round. */

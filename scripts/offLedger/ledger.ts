@@ -13,6 +13,7 @@ import type {
   AggregatorLedger,
   ChainSnapshot,
   CommitEvent,
+  RoundResult,
   UploadContext,
 } from "../../node/aggregator/ledgerPort";
 import type { ReaderRole } from "../../node/aggregator/readAuth";
@@ -277,14 +278,8 @@ export class OffChainLedger implements AggregatorLedger {
     });
   }
 
-  async finalizeRound(
-    taskId: bigint,
-    round: number,
-    modelHash: string,
-    updatesRoot: string,
-    includedCount: number,
-    _metricsHash: string,
-  ): Promise<void> {
+  async finalizeRound(taskId: bigint, round: number, result: RoundResult): Promise<void> {
+    const { modelHash, updatesRoot, includedCount } = result;
     const record = this.openRecord(taskId, round);
     const info = record.info;
     const hash = modelHash.toLowerCase();

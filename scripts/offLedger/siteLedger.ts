@@ -19,6 +19,7 @@ import {
 import { commitLeaf, signUpdate } from "../../node/fl";
 import type { SiteConfig } from "../../node/site/config";
 import type {
+  CommitKey,
   CommitRefusal,
   CommitResult,
   OpenedSiteLedger,
@@ -108,14 +109,8 @@ export class OffChainSiteLedger implements SiteLedger {
     return (await this.leaf(taskId, round, site)) !== ZeroHash;
   }
 
-  async commitMatches(
-    taskId: bigint,
-    round: number,
-    site: string,
-    updateHash: string,
-    numSamples: number | bigint,
-  ): Promise<boolean> {
-    return (await this.leaf(taskId, round, site)) === commitLeaf(site, updateHash, numSamples);
+  async commitMatches(site: string, c: CommitKey): Promise<boolean> {
+    return (await this.leaf(c.taskId, c.round, site)) === commitLeaf(site, c.updateHash, c.numSamples);
   }
 
   async commitUpdate(c: SiteCommit): Promise<CommitResult> {

@@ -2,7 +2,7 @@
  * The round driver under faults, at function level: a scripted ledger (no chain) and a real store. Each test
  * asserts the outcome (what was finalised, aborted or logged) and that nothing loops forever.
  */
-import type { RoundStatusName, SiteStatusName } from "../../node/chain/vocabulary";
+import type { AbortReasonId, RoundStatusName, SiteStatusName } from "../../node/chain/vocabulary";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +12,7 @@ import type {
   AggregatorLedger,
   ChainSnapshot,
   CommitEvent,
+  RoundResult,
   UploadContext,
 } from "../../node/aggregator/ledgerPort";
 import type { Logger } from "../../node/aggregator/log";
@@ -120,11 +121,11 @@ class ScriptedLedger implements AggregatorLedger {
   async openRound() {
     throw new Error("no round to open in these tests");
   }
-  async finalizeRound(_t: bigint, _r: number, modelHash: string, updatesRoot: string, includedCount: number) {
+  async finalizeRound(_t: bigint, _r: number, { modelHash, updatesRoot, includedCount }: RoundResult) {
     this.finalized.push({ modelHash, updatesRoot, includedCount });
     this.status = "Finalized";
   }
-  async abortRound(_t: bigint, _r: number, reason: 1 | 2) {
+  async abortRound(_t: bigint, _r: number, reason: AbortReasonId) {
     this.aborted.push(reason);
     this.status = "Aborted";
   }
