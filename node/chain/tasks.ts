@@ -168,9 +168,7 @@ function taskArguments(p: TaskParameters) {
  * if (vote.taskId === undefined) await approveTask(ledger.connect(admin2), vote.proposalId);
  */
 export async function proposeTask(ledger: TrainingLedger, params: TaskParameters): Promise<TaskVoteResult> {
-  const receipt = await confirmTransaction(
-    ledger.createTask(...taskArguments(params)),
-  );
+  const receipt = await confirmTransaction(ledger.createTask(...taskArguments(params)));
   return voteResult(ledger, receipt);
 }
 

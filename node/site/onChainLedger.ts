@@ -16,7 +16,14 @@ import {
   type SiteStatusName,
 } from "../chain";
 import type { SiteConfig } from "./config";
-import type { CommitKey, CommitRefusal, CommitResult, OpenedSiteLedger, SiteCommit, SiteLedger } from "./ledgerPort";
+import type {
+  CommitKey,
+  CommitRefusal,
+  CommitResult,
+  OpenedSiteLedger,
+  SiteCommit,
+  SiteLedger,
+} from "./ledgerPort";
 import { readTaskSnapshot, type TaskSnapshot } from "./snapshot";
 
 const REFUSALS: Record<string, CommitRefusal> = {

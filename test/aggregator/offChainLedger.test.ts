@@ -72,11 +72,32 @@ describe("off-chain ledger (benchmarks)", function () {
     const l = ledger();
     await l.openRound(1n, h("22"));
     l.commit(1n, 1, site1, h("33"), 5n, h("44"));
-    await rejects(l.finalizeRound(1n, 1, { modelHash: h("55"), updatesRoot: h("66"), includedCount: 1, metricsHash: ZeroHash }), /still open/);
+    await rejects(
+      l.finalizeRound(1n, 1, {
+        modelHash: h("55"),
+        updatesRoot: h("66"),
+        includedCount: 1,
+        metricsHash: ZeroHash,
+      }),
+      /still open/,
+    );
     await rejects(l.abortRound(1n, 1, 1), /deadline/);
     l.commit(1n, 1, site2, h("34"), 5n, h("44"));
-    await rejects(l.finalizeRound(1n, 1, { modelHash: h("55"), updatesRoot: h("66"), includedCount: 3, metricsHash: ZeroHash }), /outside/);
-    await l.finalizeRound(1n, 1, { modelHash: h("55"), updatesRoot: h("66"), includedCount: 2, metricsHash: ZeroHash });
+    await rejects(
+      l.finalizeRound(1n, 1, {
+        modelHash: h("55"),
+        updatesRoot: h("66"),
+        includedCount: 3,
+        metricsHash: ZeroHash,
+      }),
+      /outside/,
+    );
+    await l.finalizeRound(1n, 1, {
+      modelHash: h("55"),
+      updatesRoot: h("66"),
+      includedCount: 2,
+      metricsHash: ZeroHash,
+    });
     expect((await l.task(1n))?.latestModelHash).to.equal(h("55"));
     await rejects(l.openRound(1n, h("22")), /latest model/);
     await l.openRound(1n, h("55"));
