@@ -12,8 +12,7 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Signer } from "ethers";
 import type { Logger } from "../../node/aggregator/log";
-import { startAggregatorService, type AggregatorService } from "../../node/aggregator/service";
-import { ContentStore } from "../../node/store";
+import { type AggregatorService } from "../../node/aggregator/service";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
 import {
   commitAndSign,
@@ -24,8 +23,8 @@ import {
   tinySpec,
   until,
   upload,
+  startTestAggregator,
 } from "./fixture";
-import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 describe("aggregator driver: early close after a site is suspended mid-round", function () {
   const spec = tinySpec();
@@ -47,17 +46,13 @@ describe("aggregator driver: early close after a site is suspended mid-round", f
     ({ registry, ledger } = await deployConsortium(admin, await aggregator.getAddress(), sites));
     task = await createTask(ledger, spec, genesis, { minSites: 1, windowSeconds: 3600, rounds: 1 });
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-early-"));
-    service = await startAggregatorService({
-      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
-      chainId,
+    service = await startTestAggregator({
+      ledger: ledger.connect(aggregator),
+      registry,
       taskId: task,
       spec,
       genesis,
-      store: await ContentStore.open(dir),
-      port: 0,
-      maxUploadBytes: 1 << 20,
-      pollIntervalMs: 20,
-      uploadGraceSeconds: 0,
+      store: dir,
       log,
     });
   });

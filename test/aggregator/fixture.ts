@@ -2,8 +2,7 @@
  * Shared set-up for aggregator tests: deploy the contracts, onboard sites, create a task with a tiny model, and
  * let a site commit, sign and upload an update exactly as a site service does.
  */
-import { createHash } from "node:crypto";
-import { encodeBytes32String, hexlify, id, type Signer } from "ethers";
+import { encodeBytes32String, hexlify, id, type Provider, type Signer } from "ethers";
 import {
   ConsortiumRegistry__factory,
   TrainingLedger__factory,
@@ -15,6 +14,14 @@ import { encodeModel, type NamedTensor } from "../../node/model/format";
 import { createInitialModel, expectedTensors } from "../../node/model/params";
 import { defaultSpec, specHash, type ModelSpec } from "../../node/model/spec";
 import { uploadUpdate } from "../../node/aggregator/client";
+import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
+import {
+  startAggregatorService,
+  type AggregatorService,
+  type AggregatorServiceParameters,
+} from "../../node/aggregator/service";
+import { sha256Hex } from "../../node/sha256";
+import { ContentStore } from "../../node/store";
 
 /** A small spec (64 buckets, width 4) so models are a few kilobytes. */
 export function tinySpec(): ModelSpec {
@@ -41,10 +48,8 @@ export function genesisFor(spec: ModelSpec): Buffer {
   return createInitialModel(spec, 7);
 }
 
-/** SHA-256 as 0x hex. */
-export function sha256(bytes: Uint8Array): string {
-  return `0x${createHash("sha256").update(bytes).digest("hex")}`;
-}
+/** SHA-256 as 0x hex (the project's one helper). */
+export const sha256 = (bytes: Uint8Array): string => sha256Hex(bytes);
 
 /** Deployed contracts. */
 export interface Consortium {
@@ -161,4 +166,43 @@ export async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** What {@link startTestAggregator} needs; everything else has a test default. */
+export type TestAggregatorParameters = Partial<
+  Omit<AggregatorServiceParameters, "ledger" | "store" | "taskId" | "spec" | "genesis">
+> & {
+  /** The ledger, connected to the signer the aggregator sends from. */
+  ledger: TrainingLedger;
+  registry: ConsortiumRegistry;
+  taskId: bigint;
+  spec: ModelSpec;
+  genesis: Uint8Array;
+  /** The store, or the directory to open it in. */
+  store: ContentStore | string;
+  /** The chain's provider (default: the ledger's runner's provider). */
+  provider?: Provider;
+};
+
+/**
+ * Starts an aggregator service on the contracts for a test: port 0, 1 MiB uploads, 20 ms polls, no upload
+ * grace and a silent log unless the parameters say otherwise.
+ *
+ * @example
+ * const service = await startTestAggregator({ ledger: ledger.connect(aggregator), registry, taskId, spec, genesis, store: dir });
+ */
+export async function startTestAggregator(p: TestAggregatorParameters): Promise<AggregatorService> {
+  const { ledger, registry, provider, store, ...rest } = p;
+  const chainProvider = provider ?? (ledger.runner?.provider as Provider);
+  return startAggregatorService({
+    chainId: (await chainProvider.getNetwork()).chainId,
+    port: 0,
+    maxUploadBytes: 1 << 20,
+    pollIntervalMs: 20,
+    uploadGraceSeconds: 0,
+    log: () => undefined,
+    ...rest,
+    ledger: new OnChainAggregatorLedger(ledger, registry, chainProvider),
+    store: typeof store === "string" ? await ContentStore.open(store) : store,
+  });
 }

@@ -29,8 +29,8 @@ import {
   tinySpec,
   until,
   type SiteUpdate,
+  startTestAggregator,
 } from "./fixture";
-import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 const MiB = 1024 * 1024;
 
@@ -170,17 +170,14 @@ describe("aggregator under hostile clients (in-process chain, real HTTP)", funct
     task = await createTask(ledger, spec, genesis, { minSites: 10, windowSeconds: 3600, rounds: 1 });
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-hostile-"));
     store = await ContentStore.open(dir);
-    service = await startAggregatorService({
-      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
-      chainId,
+    service = await startTestAggregator({
+      ledger: ledger.connect(aggregator),
+      registry,
       taskId: task,
       spec,
       genesis,
       store,
-      port: 0,
       maxUploadBytes: 64 * MiB,
-      pollIntervalMs: 20,
-      uploadGraceSeconds: 0,
       limits: {
         maxUploadBytesInFlight: 2.5 * MiB,
         maxUploadBytesInFlightPerSite: 2 * MiB,
@@ -383,17 +380,14 @@ describe("aggregator under hostile clients (in-process chain, real HTTP)", funct
     const signers = await ethers.getSigners();
     const otherDir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-hostile-role-"));
     try {
-      await startAggregatorService({
-        ledger: new OnChainAggregatorLedger(ledger.connect(signers[4]), registry, ethers.provider),
-        chainId,
+      await startTestAggregator({
+        ledger: ledger.connect(signers[4]),
+        registry,
         taskId: task,
         spec,
         genesis,
-        store: await ContentStore.open(otherDir),
-        port: 0,
+        store: otherDir,
         maxUploadBytes: MiB,
-        pollIntervalMs: 20,
-        uploadGraceSeconds: 0,
       });
       expect.fail("the service should not start");
     } catch (err) {

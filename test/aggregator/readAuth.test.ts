@@ -14,11 +14,10 @@ import {
   signReadHeaders,
   type ReadCredentials,
 } from "../../node/aggregator/readAuth";
-import { startAggregatorService, type AggregatorService } from "../../node/aggregator/service";
+import { type AggregatorService } from "../../node/aggregator/service";
 import { connectChain, type ChainConnection } from "../../node/chain/connection";
 import { saveDeployment } from "../../node/chain/deployment";
 import { devAccountWallet } from "../../node/chain/devAccounts";
-import { ContentStore } from "../../node/store";
 import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
 import { useEmbeddedChain } from "../helpers/chain";
 import { makeTempDir, removeTempDir, runCli } from "../helpers/cli";
@@ -32,8 +31,8 @@ import {
   tinySpec,
   until,
   upload,
+  startTestAggregator,
 } from "./fixture";
-import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 interface Answer {
   status: number;
@@ -70,18 +69,14 @@ async function consortiumWithUploads(params: {
   await (await registry.voteRole(id("AUDITOR_ROLE"), await auditor.getAddress(), true)).wait();
   const task = await createTask(ledger, spec, genesis, { minSites: 2, windowSeconds: 3600, rounds: 1 });
   const chainId = (await params.provider.getNetwork()).chainId;
-  const service = await startAggregatorService({
-    ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, params.provider),
-    chainId,
+  const service = await startTestAggregator({
+    ledger: ledger.connect(aggregator),
+    registry,
+    provider: params.provider,
     taskId: task,
     spec,
     genesis,
-    store: await ContentStore.open(params.storeDir),
-    port: 0,
-    maxUploadBytes: 1 << 20,
-    pollIntervalMs: 20,
-    uploadGraceSeconds: 0,
-    log: () => undefined,
+    store: params.storeDir,
   });
   await until("round 1", async () => ((await ledger.getRound(task, 1)).status === 1n ? true : undefined));
   const updates: Buffer[] = [];
@@ -266,18 +261,13 @@ describe("signed reads of site updates (real aggregator HTTP)", function () {
   });
 
   it("knows the updates of a store it did not receive itself (restart)", async function () {
-    const again = await startAggregatorService({
-      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
-      chainId,
+    const again = await startTestAggregator({
+      ledger: ledger.connect(aggregator),
+      registry,
       taskId: task,
       spec,
       genesis,
-      store: await ContentStore.open(dir),
-      port: 0,
-      maxUploadBytes: 1 << 20,
-      pollIntervalMs: 20,
-      uploadGraceSeconds: 0,
-      log: () => undefined,
+      store: dir,
     });
     try {
       expect((await get(`${again.url}/models/${sha256(updates[0])}`)).status).to.equal(401);

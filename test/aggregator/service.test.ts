@@ -9,7 +9,7 @@ import { Wallet, type Signer } from "ethers";
 import { AggregatorRequestError, fetchModel } from "../../node/aggregator/client";
 import { encodeMetricsHeader } from "../../node/aggregator/envelope";
 import type { Logger } from "../../node/aggregator/log";
-import { startAggregatorService, type AggregatorService } from "../../node/aggregator/service";
+import { type AggregatorService } from "../../node/aggregator/service";
 import { buildUpdateTree, fedAvgAggregate, metricsHash, signUpdate, type Metrics } from "../../node/fl";
 import { decodeModel, encodeModel } from "../../node/model/format";
 import { defaultSpec, specBytes } from "../../node/model/spec";
@@ -26,8 +26,8 @@ import {
   until,
   upload,
   type SiteUpdate,
+  startTestAggregator,
 } from "./fixture";
-import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 const MAX_UPLOAD = 16_384;
 
@@ -99,17 +99,14 @@ describe("aggregator service (in-process chain, real HTTP)", function () {
     task = await createTask(ledger, spec, genesis, { minSites: 2, windowSeconds: 3600, rounds: 3 });
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-agg-"));
     store = await ContentStore.open(dir);
-    service = await startAggregatorService({
-      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
-      chainId,
+    service = await startTestAggregator({
+      ledger: ledger.connect(aggregator),
+      registry,
       taskId: task,
       spec,
       genesis,
       store,
-      port: 0,
       maxUploadBytes: MAX_UPLOAD,
-      pollIntervalMs: 20,
-      uploadGraceSeconds: 0,
       log,
     });
     url = service.url;

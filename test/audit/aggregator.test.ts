@@ -6,7 +6,8 @@ import { ethers } from "hardhat";
 import { ConsortiumRegistry__factory, TrainingLedger__factory } from "../../typechain-types";
 import type { TrainingLedger } from "../../typechain-types";
 import { uploadUpdate } from "../../node/aggregator/client";
-import { startAggregatorService, type AggregatorService } from "../../node/aggregator/service";
+import type { AggregatorService } from "../../node/aggregator/service";
+import { startTestAggregator } from "../aggregator/fixture";
 import { describeLineage, openObjectSource, verifyModel } from "../../node/audit";
 import { metricsHash, signUpdate } from "../../node/fl";
 import { encodeModel, hashModelBytes } from "../../node/model/format";
@@ -15,7 +16,6 @@ import { Prng } from "../../node/model/prng";
 import { defaultSpec, specHash } from "../../node/model/spec";
 import { ContentStore } from "../../node/store";
 import { makeTempDir, removeTempDir } from "../helpers/cli";
-import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 /*
  * The auditor on a history made by the real aggregator service (its HTTP API, round driver, store and round
@@ -103,18 +103,13 @@ describe("audit of a history made by the aggregator service", function () {
     await (await ledger.createTask(specHash(spec), hashModelBytes(genesis), 1, 2, 3_600, 2)).wait();
     dir = await makeTempDir("fedledger-audit-agg-");
     storeDir = path.join(dir, "store");
-    service = await startAggregatorService({
-      ledger: new OnChainAggregatorLedger(ledger.connect(aggregator), registry, ethers.provider),
-      chainId: 31337n,
+    service = await startTestAggregator({
+      ledger: ledger.connect(aggregator),
+      registry,
       taskId: 1n,
       spec,
       genesis,
-      store: await ContentStore.open(storeDir),
-      port: 0,
-      maxUploadBytes: 1 << 20,
-      pollIntervalMs: 20,
-      uploadGraceSeconds: 0,
-      log: () => undefined,
+      store: storeDir,
     });
     const prng = new Prng(9, "aggregator audit");
     for (const round of [1, 2]) {

@@ -6,8 +6,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { encodeBytes32String, hexlify, type JsonRpcProvider } from "ethers";
-import { silentLogger } from "../../node/aggregator/log";
-import { startAggregatorService, type AggregatorService } from "../../node/aggregator/service";
+import type { AggregatorService } from "../../node/aggregator/service";
+import { startTestAggregator as startAggregatorOnChain } from "../aggregator/fixture";
 import { connectChain } from "../../node/chain/connection";
 import { deployFedledger } from "../../node/chain/deploy";
 import { saveDeployment, type Deployment } from "../../node/chain/deployment";
@@ -18,7 +18,6 @@ import { hashModelBytes } from "../../node/model/format";
 import { createInitialModel } from "../../node/model/params";
 import { DEFAULT_TRAINING, defaultSpec, specHash, type ModelSpec } from "../../node/model/spec";
 import { parseSiteConfig, type SiteConfig, type SiteEvent, type SiteEventType } from "../../node/site";
-import { ContentStore } from "../../node/store";
 import { generateNotes, noteToJsonl, type Note } from "../../node/text/corpus";
 import type { Lang } from "../../node/text/labels";
 import {
@@ -27,7 +26,6 @@ import {
   type ConsortiumRegistry,
   type TrainingLedger,
 } from "../../typechain-types";
-import { OnChainAggregatorLedger } from "../../node/aggregator/onChainLedger";
 
 /** A small model (4,096 buckets, width 8) trained for one epoch, so a round takes well under a second. */
 export function tinySpec(): ModelSpec {
@@ -134,18 +132,17 @@ export async function startTestAggregator(
   storeDir: string,
   port = 0,
 ): Promise<AggregatorService> {
-  return startAggregatorService({
-    ledger: new OnChainAggregatorLedger(t.aggregatorLedger, t.registry, t.provider),
-    chainId: t.deployment.chainId,
+  return startAggregatorOnChain({
+    ledger: t.aggregatorLedger,
+    registry: t.registry,
+    provider: t.provider,
     taskId: task.id,
     spec: task.spec,
     genesis: task.genesis,
-    store: await ContentStore.open(storeDir),
+    store: storeDir,
     port,
     maxUploadBytes: 64 << 20,
     pollIntervalMs: 100,
-    uploadGraceSeconds: 0,
-    log: silentLogger,
   });
 }
 
