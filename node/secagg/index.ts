@@ -1,0 +1,62 @@
+/**
+ * Secure aggregation for fedledger rounds: the round context and key derivations, the mask stream, fixed-point
+ * quantisation, Shamir sharing, and the protocol's steps for sites, the aggregator and the auditor.
+ * docs/secure-aggregation.md specifies every byte.
+ *
+ * @example
+ * import { createRoundSecrets, advertiseKeys, shareSecrets, maskUpdate, unmaskSum } from "../secagg";
+ */
+export {
+  addressBytes,
+  contextBytes,
+  deriveKey,
+  pairwiseSeed,
+  shareKey,
+  sortSites,
+  x25519,
+  x25519PublicKey,
+  type SecAggContext,
+} from "./context";
+export { addMask, maskStream } from "./prg";
+export {
+  checkCapacity,
+  dequantizeMean,
+  quantize,
+  type QuantizationParameters,
+  type UniformSource,
+} from "./quantize";
+export {
+  FIELD_PRIME,
+  fromBytes32,
+  randomFieldElement,
+  reconstruct,
+  ShareMismatchError,
+  split,
+  toBytes32,
+  type Share,
+} from "./shamir";
+export {
+  ADVERTISEMENT_TYPES,
+  advertiseKeys,
+  advertisementDigest,
+  answerUnmasking,
+  buildUnmaskingMaterial,
+  checkAdvertisement,
+  checkMaterial,
+  createRoundSecrets,
+  maskUpdate,
+  openShare,
+  SecAggError,
+  selfMaskCommitment,
+  shareSecrets,
+  unmaskSum,
+  type EncryptedShare,
+  type HeldShare,
+  type KeyAdvertisement,
+  type SecAggErrorCode,
+  type SecAggParameters,
+  type SiteRoundSecrets,
+  type UnmaskingAnswer,
+  type UnmaskingMaterial,
+  type UnmaskingRequest,
+} from "./protocol";

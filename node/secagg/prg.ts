@@ -1,0 +1,22 @@
+/**
+ * The mask stream: ChaCha20 (RFC 8439) keyed with a 32-byte seed, nonce all zero, block counter from 0, read as
+ * little-endian unsigned 32-bit words. Every seed is used for one stream only (each is derived for one pair or
+ * one site and one round), so the fixed nonce is safe.
+ */
+import { createCipheriv } from "node:crypto";
+
+/** The first `length` words of the mask stream of `seed`. */
+export function maskStream(seed: Uint8Array, length: number): Uint32Array {
+  if (seed.length !== 32) throw new RangeError("a mask seed is 32 bytes");
+  // node:crypto's chacha20 takes a 16-byte IV: the 32-bit block counter (little-endian) and the 96-bit nonce.
+  const cipher = createCipheriv("chacha20", seed, Buffer.alloc(16));
+  const bytes = cipher.update(Buffer.alloc(4 * length));
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, length).slice();
+}
+
+/** `into[i] += sign · stream(seed)[i]` modulo 2^32, in place. */
+export function addMask(into: Uint32Array, seed: Uint8Array, sign: 1 | -1): void {
+  const stream = maskStream(seed, into.length);
+  if (sign === 1) for (let i = 0; i < into.length; i++) into[i] = (into[i] + stream[i]) >>> 0;
+  else for (let i = 0; i < into.length; i++) into[i] = (into[i] - stream[i]) >>> 0;
+}

@@ -1,0 +1,209 @@
+/**
+ * An auditor's own recomputation of a secure-aggregation sum, written from docs/secure-aggregation.md alone:
+ * its own HKDF (RFC 5869 over node's HMAC), its own ChaCha20 block function (RFC 8439), its own context bytes and
+ * mask signs. It imports nothing from node/secagg except to produce a round to check.
+ */
+import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman } from "node:crypto";
+import { expect } from "chai";
+import { HDNodeWallet, Mnemonic, verifyTypedData } from "ethers";
+import { Prng } from "../../node/model/prng";
+import {
+  advertiseKeys,
+  answerUnmasking,
+  buildUnmaskingMaterial,
+  createRoundSecrets,
+  maskUpdate,
+  openShare,
+  quantize,
+  shareSecrets,
+  unmaskSum,
+  type HeldShare,
+  type UnmaskingMaterial,
+} from "../../node/secagg";
+
+// ---- the document's primitives, re-implemented ----
+
+function hkdf(ikm: Buffer, salt: Buffer, info: Buffer, length: number): Buffer {
+  const prk = createHmac("sha256", salt).update(ikm).digest();
+  const blocks: Buffer[] = [];
+  let previous = Buffer.alloc(0);
+  for (let i = 1; Buffer.concat(blocks).length < length; i++) {
+    previous = createHmac("sha256", prk)
+      .update(Buffer.concat([previous, info, Buffer.from([i])]))
+      .digest();
+    blocks.push(previous);
+  }
+  return Buffer.concat(blocks).subarray(0, length);
+}
+
+function chacha20Words(key: Buffer, count: number): Uint32Array {
+  const rotl = (v: number, n: number) => ((v << n) | (v >>> (32 - n))) >>> 0;
+  const k = Array.from({ length: 8 }, (_, i) => key.readUInt32LE(4 * i));
+  const out = new Uint32Array(count);
+  for (let block = 0; block * 16 < count; block++) {
+    const init = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574, ...k, block, 0, 0, 0];
+    const x = [...init];
+    const qr = (a: number, b: number, c: number, d: number) => {
+      x[a] = (x[a] + x[b]) >>> 0;
+      x[d] = rotl(x[d] ^ x[a], 16);
+      x[c] = (x[c] + x[d]) >>> 0;
+      x[b] = rotl(x[b] ^ x[c], 12);
+      x[a] = (x[a] + x[b]) >>> 0;
+      x[d] = rotl(x[d] ^ x[a], 8);
+      x[c] = (x[c] + x[d]) >>> 0;
+      x[b] = rotl(x[b] ^ x[c], 7);
+    };
+    for (let r = 0; r < 10; r++) {
+      (qr(0, 4, 8, 12), qr(1, 5, 9, 13), qr(2, 6, 10, 14), qr(3, 7, 11, 15));
+      (qr(0, 5, 10, 15), qr(1, 6, 11, 12), qr(2, 7, 8, 13), qr(3, 4, 9, 14));
+    }
+    for (let i = 0; i < 16 && block * 16 + i < count; i++) out[block * 16 + i] = (x[i] + init[i]) >>> 0;
+  }
+  return out;
+}
+
+function rawX25519(priv: Buffer, pub: Buffer): Buffer {
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([Buffer.from("302e020100300506032b656e04220420", "hex"), priv]),
+    format: "der",
+    type: "pkcs8",
+  });
+  const publicKey = createPublicKey({
+    key: Buffer.concat([Buffer.from("302a300506032b656e032100", "hex"), pub]),
+    format: "der",
+    type: "spki",
+  });
+  return diffieHellman({ privateKey, publicKey });
+}
+
+const bytes = (h: string) => Buffer.from(h.replace(/^0x/, ""), "hex");
+const u256 = (v: bigint) => Buffer.from(v.toString(16).padStart(64, "0"), "hex");
+
+function context(chainId: bigint, ledger: string, taskId: bigint, round: number): Buffer {
+  const r = Buffer.alloc(4);
+  r.writeUInt32BE(round);
+  return Buffer.concat([Buffer.from("fedledger-secagg-v1"), u256(chainId), bytes(ledger), u256(taskId), r]);
+}
+
+/** Steps 1–4 of "The auditor's recomputation". */
+function auditorSum(
+  ctx: Buffer,
+  domain: { chainId: bigint; ledger: string; taskId: bigint; round: number },
+  m: UnmaskingMaterial,
+  masked: Map<string, Uint32Array>,
+): Uint32Array {
+  const ad = new Map(m.advertisements.map((a) => [a.site.toLowerCase(), a]));
+  for (const a of m.advertisements) {
+    const signer = verifyTypedData(
+      { name: "fedledger", version: "1", chainId: domain.chainId, verifyingContract: domain.ledger },
+      {
+        KeyAdvertisement: [
+          { name: "taskId", type: "uint256" },
+          { name: "round", type: "uint32" },
+          { name: "cPublicKey", type: "bytes32" },
+          { name: "sPublicKey", type: "bytes32" },
+          { name: "selfMaskCommitment", type: "bytes32" },
+        ],
+      },
+      { taskId: domain.taskId, round: domain.round, ...a },
+      a.signature,
+    );
+    expect(signer.toLowerCase()).to.equal(a.site.toLowerCase());
+  }
+  m.survivors.forEach((s, i) => {
+    const c = createHash("sha256")
+      .update(Buffer.concat([ctx, bytes(s), bytes(m.selfMaskSeeds[i])]))
+      .digest("hex");
+    expect(`0x${c}`).to.equal(ad.get(s.toLowerCase())?.selfMaskCommitment.toLowerCase());
+  });
+  const length = [...masked.values()][0].length;
+  const sum = new Uint32Array(length);
+  for (const s of m.survivors) {
+    const words = masked.get(s) as Uint32Array;
+    for (let i = 0; i < length; i++) sum[i] = (sum[i] + words[i]) >>> 0;
+  }
+  m.survivors.forEach((s, i) => {
+    const stream = chacha20Words(bytes(m.selfMaskSeeds[i]), length);
+    for (let k = 0; k < length; k++) sum[k] = (sum[k] - stream[k]) >>> 0;
+  });
+  m.dropped.forEach((d, i) => {
+    for (const u of m.survivors) {
+      const [lo, hi] = [u, d].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
+      const shared = rawX25519(bytes(m.droppedMaskKeys[i]), bytes(ad.get(u.toLowerCase())!.sPublicKey));
+      const seed = hkdf(shared, ctx, Buffer.concat([Buffer.from("pairwise-mask"), bytes(lo), bytes(hi)]), 32);
+      const stream = chacha20Words(seed, length);
+      const uBelow = u.toLowerCase() < d.toLowerCase();
+      for (let k = 0; k < length; k++) sum[k] = (uBelow ? sum[k] - stream[k] : sum[k] + stream[k]) >>> 0;
+    }
+  });
+  return sum;
+}
+
+describe("secure aggregation: an independent verifier rebuilds the sum from the document", function () {
+  it("gets the same words as unmaskSum and as the plaintext sum, with one site dropped", async function () {
+    const domain = {
+      chainId: 31337n,
+      ledger: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      taskId: 2n,
+      round: 1,
+    };
+    const params = { scaleBits: 12, clip: 0.5, threshold: 2 };
+    const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+    const wallets = [0, 1, 2, 3].map((i) => HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${20 + i}`));
+    const secrets = wallets.map((w) => createRoundSecrets(w.address));
+    const ads = await Promise.all(secrets.map((s, i) => advertiseKeys(domain, s, wallets[i])));
+    const held: HeldShare[][] = secrets.map(() => []);
+    secrets.forEach((s, i) => {
+      const { encrypted, own } = shareSecrets(domain, params, s, ads);
+      held[i].push(own);
+      for (const e of encrypted) {
+        const j = wallets.findIndex((w) => w.address === e.to);
+        held[j].push(openShare(domain, secrets[j], ads, e));
+      }
+    });
+    const survivors = [0, 2, 3];
+    const masked = new Map<string, Uint32Array>();
+    const plain = new Uint32Array(300);
+    for (const i of survivors) {
+      const prng = new Prng(i, "values");
+      const values = Float32Array.from({ length: 300 }, () => prng.next() - 0.5);
+      const uniform = () => 0.5;
+      masked.set(wallets[i].address, maskUpdate(domain, params, secrets[i], ads, values, 10 + i, uniform));
+      const q = quantize(values, 10 + i, params, uniform);
+      for (let k = 0; k < 300; k++) plain[k] = (plain[k] + q[k]) >>> 0;
+    }
+    const request = { survivors: survivors.map((i) => wallets[i].address), dropped: [wallets[1].address] };
+    const answers = survivors.map((i) =>
+      answerUnmasking(
+        params,
+        secrets[i],
+        held[i],
+        ads.map((a) => a.site),
+        request,
+        (s) => request.survivors.includes(s),
+      ),
+    );
+    const material = buildUnmaskingMaterial(domain, params, ads, request, answers);
+    const ctx = context(domain.chainId, domain.ledger, domain.taskId, domain.round);
+    const mine = auditorSum(ctx, domain, material, masked);
+    expect(Buffer.from(mine.buffer).equals(Buffer.from(unmaskSum(domain, material, masked).buffer))).to.equal(
+      true,
+    );
+    expect(Buffer.from(mine.buffer).equals(Buffer.from(plain.buffer))).to.equal(true);
+  });
+
+  it("its ChaCha20 and HKDF match the RFC vectors", function () {
+    const words = chacha20Words(Buffer.alloc(32), 4);
+    expect(Buffer.from(words.buffer).toString("hex")).to.equal("76b8e0ada0f13d90405d6ae55386bd28");
+    // RFC 5869 test case 1.
+    const okm = hkdf(
+      Buffer.alloc(22, 0x0b),
+      Buffer.from("000102030405060708090a0b0c", "hex"),
+      Buffer.from("f0f1f2f3f4f5f6f7f8f9", "hex"),
+      42,
+    );
+    expect(okm.toString("hex")).to.equal(
+      "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
+    );
+  });
+});
