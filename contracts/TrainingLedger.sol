@@ -102,6 +102,9 @@ contract TrainingLedger {
     uint8 public constant ABORT_TOO_FEW_COMMITS = 1;
     /// @notice Abort reason 2: too few committed updates were valid.
     uint8 public constant ABORT_TOO_FEW_VALID_UPDATES = 2;
+    /// @notice Abort reason 3: a secure-aggregation round could not be unmasked (fewer than its threshold of
+    /// sites answered, or a committed site's masked update never arrived).
+    uint8 public constant ABORT_UNMASKING_FAILED = 3;
 
     bytes32 private constant AGGREGATOR_ROLE = keccak256("AGGREGATOR_ROLE");
     bytes32 private constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
@@ -176,6 +179,10 @@ contract TrainingLedger {
     );
     /// @notice The round ended without a model after `commitCount` commits, for abort reason `reason`.
     event RoundAborted(uint256 indexed taskId, uint32 indexed round, uint32 commitCount, uint8 reason);
+
+    /// @notice A secure-aggregation round was finalised from masked updates: `unmaskingHash` is the SHA-256 of
+    /// the unmasking material the aggregator stored (docs/secure-aggregation.md). Emitted with {RoundFinalized}.
+    event RoundUnmasked(uint256 indexed taskId, uint32 indexed round, bytes32 unmaskingHash);
     /// @notice `auditor` audited `modelHash`; `reportHash` identifies the report kept off the chain.
     event ModelAudited(bytes32 indexed modelHash, address indexed auditor, bool passed, bytes32 reportHash);
 
@@ -447,34 +454,48 @@ contract TrainingLedger {
         uint32 includedCount,
         bytes32 metricsHash
     ) external onlyRole(AGGREGATOR_ROLE) {
-        if (modelHash == 0 || updatesRoot == 0) revert LedgerZeroHash();
-        RoundRecord storage record = _rounds[taskId][round];
-        RoundState state = record.state;
-        _requireFinalizable(taskId, round, state, includedCount);
-        _recordModel(modelHash, taskId, round);
-        record.state = state.finalized(includedCount);
-        record.updatesRoot = updatesRoot;
-        Task storage task = _tasks[taskId];
-        bytes32 parent = task.latestModelHash;
-        task.latestModelHash = modelHash;
-        emit RoundFinalized(taskId, round, modelHash, parent, updatesRoot, includedCount, metricsHash);
+        _finalize(taskId, round, modelHash, updatesRoot, includedCount, metricsHash);
+    }
+
+    /**
+     * @notice Records the model of a secure-aggregation round, as {finalizeRound}, and binds the round to the
+     * unmasking material its model was computed with, in the same transaction.
+     * @param unmaskingHash SHA-256 of the unmasking material (the revealed self-mask seeds and the rebuilt mask
+     * keys of dropped sites) stored beside the masked updates.
+     *
+     * Requirements: those of {finalizeRound}, and `unmaskingHash` is non-zero.
+     *
+     * Emits {RoundFinalized} and {RoundUnmasked}.
+     */
+    function finalizeMaskedRound(
+        uint256 taskId,
+        uint32 round,
+        bytes32 modelHash,
+        bytes32 updatesRoot,
+        uint32 includedCount,
+        bytes32 metricsHash,
+        bytes32 unmaskingHash
+    ) external onlyRole(AGGREGATOR_ROLE) {
+        if (unmaskingHash == 0) revert LedgerZeroHash();
+        _finalize(taskId, round, modelHash, updatesRoot, includedCount, metricsHash);
+        emit RoundUnmasked(taskId, round, unmaskingHash);
     }
 
     /**
      * @notice Ends round `round` of task `taskId` without a model; the next round starts from the same base.
      * @param taskId The task.
      * @param round The open round.
-     * @param reason 1 = too few commits, 2 = too few valid updates.
+     * @param reason 1 = too few commits, 2 = too few valid updates, 3 = unmasking failed.
      *
      * Requirements:
      * - the caller holds the aggregator role.
-     * - `reason` is 1 or 2.
+     * - `reason` is 1, 2 or 3.
      * - the round is Open and its deadline has passed.
      *
      * Emits {RoundAborted}.
      */
     function abortRound(uint256 taskId, uint32 round, uint8 reason) external onlyRole(AGGREGATOR_ROLE) {
-        if (reason != ABORT_TOO_FEW_COMMITS && reason != ABORT_TOO_FEW_VALID_UPDATES) {
+        if (reason == 0 || reason > ABORT_UNMASKING_FAILED) {
             revert LedgerInvalidAbortReason(reason);
         }
         RoundRecord storage record = _rounds[taskId][round];
@@ -911,6 +932,28 @@ contract TrainingLedger {
         if (provenance.taskId == 0) {
             _provenance[modelHash] = ProvenanceRecord(uint64(taskId), round, uint64(block.number));
         }
+    }
+
+    /// @dev The body of {finalizeRound} and {finalizeMaskedRound}.
+    function _finalize(
+        uint256 taskId,
+        uint32 round,
+        bytes32 modelHash,
+        bytes32 updatesRoot,
+        uint32 includedCount,
+        bytes32 metricsHash
+    ) private {
+        if (modelHash == 0 || updatesRoot == 0) revert LedgerZeroHash();
+        RoundRecord storage record = _rounds[taskId][round];
+        RoundState state = record.state;
+        _requireFinalizable(taskId, round, state, includedCount);
+        _recordModel(modelHash, taskId, round);
+        record.state = state.finalized(includedCount);
+        record.updatesRoot = updatesRoot;
+        Task storage task = _tasks[taskId];
+        bytes32 parent = task.latestModelHash;
+        task.latestModelHash = modelHash;
+        emit RoundFinalized(taskId, round, modelHash, parent, updatesRoot, includedCount, metricsHash);
     }
 
     function _revertMissingRole(bytes32 role) private view {

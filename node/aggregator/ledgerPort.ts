@@ -56,6 +56,11 @@ export interface RoundResult {
   includedCount: number;
   /** Hash of the round's metrics document. */
   metricsHash: string;
+  /**
+   * Secure aggregation only: the hash of the stored unmasking material, bound into the finalisation
+   * (`finalizeMaskedRound`, event RoundUnmasked).
+   */
+  unmaskingHash?: string;
 }
 
 /** What the aggregator needs from a ledger. Writes resolve once recorded and throw a FedledgerError if refused. */

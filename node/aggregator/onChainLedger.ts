@@ -78,9 +78,18 @@ export class OnChainAggregatorLedger implements AggregatorLedger {
     );
   }
 
-  /** Sends finalizeRound and waits until it is mined. */
+  /** Sends finalizeRound (finalizeMaskedRound with an unmasking hash) and waits until it is mined. */
   finalizeRound(taskId: bigint, round: number, r: RoundResult): Promise<void> {
     const args = [taskId, round, r.modelHash, r.updatesRoot, r.includedCount, r.metricsHash] as const;
+    const unmasking = r.unmaskingHash;
+    if (unmasking !== undefined)
+      return this.send("finalize_round", () =>
+        sendInFewerTrips(
+          this.signer(),
+          () => this.ledger.finalizeMaskedRound.estimateGas(...args, unmasking),
+          (fields) => this.ledger.finalizeMaskedRound(...args, unmasking, fields),
+        ),
+      );
     return this.send("finalize_round", () =>
       sendInFewerTrips(
         this.signer(),

@@ -42,7 +42,7 @@ export const AGGREGATION_RULE_IDS = {
 } as const;
 
 /** TrainingLedger's abort reasons, by name: the values `abortRound` accepts. */
-export const ABORT_REASON_IDS = { tooFewCommits: 1, tooFewValidUpdates: 2 } as const;
+export const ABORT_REASON_IDS = { tooFewCommits: 1, tooFewValidUpdates: 2, unmaskingFailed: 3 } as const;
 /** An abort reason the ledger accepts. */
 export type AbortReasonId = (typeof ABORT_REASON_IDS)[keyof typeof ABORT_REASON_IDS];
 
@@ -50,6 +50,7 @@ export type AbortReasonId = (typeof ABORT_REASON_IDS)[keyof typeof ABORT_REASON_
 export const ABORT_REASONS: Record<number, string> = {
   [ABORT_REASON_IDS.tooFewCommits]: "too few commits",
   [ABORT_REASON_IDS.tooFewValidUpdates]: "too few valid updates",
+  [ABORT_REASON_IDS.unmaskingFailed]: "secure aggregation could not be unmasked",
 };
 
 /** Name of a SiteStatus value, or `Unknown(n)` for a value this code does not know. */

@@ -58,6 +58,19 @@ export interface DpConfig {
   noise: DpNoise;
 }
 
+/**
+ * Secure aggregation of a task's rounds (docs/secure-aggregation.md): the aggregator sees only the sum of the
+ * sites' masked, quantised updates. Only the weighted-mean rules (FedAvg, sparse FedAvg) can run on sums.
+ */
+export interface SecureAggregationConfig {
+  /** t: shares needed to rebuild a site's secret, and the fewest sites a round may end with (at least 2). */
+  threshold: number;
+  /** Fractional bits of the fixed-point encoding of update values. */
+  scaleBits: number;
+  /** Largest magnitude of an update value; larger ones are clipped before encoding. */
+  clip: number;
+}
+
 /** A model specification. Serialised as JSON next to every model file (`<model>.spec.json`). */
 export interface ModelSpec {
   version: typeof SPEC_VERSION;
@@ -79,6 +92,8 @@ export interface ModelSpec {
   /** A label is predicted when its sigmoid probability is at least this. */
   threshold: number;
   training: TrainingConfig;
+  /** Present when the task's rounds are securely aggregated; absent means plaintext updates. */
+  secureAggregation?: SecureAggregationConfig;
 }
 
 /** Default training settings, tuned with scripts/baseline.ts (docs/model.md lists the figures). */
@@ -178,6 +193,18 @@ const specSchema = z
           .optional(),
       })
       .strict(),
+    secureAggregation: z
+      .object({
+        threshold: z
+          .number()
+          .int()
+          .min(2, { message: "threshold must be at least 2 (one share alone must never rebuild a secret)" })
+          .max(1000),
+        scaleBits: z.number().int().min(0).max(30),
+        clip: z.number().gt(0, { message: "clip must be > 0" }).max(1e6),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

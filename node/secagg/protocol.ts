@@ -17,6 +17,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { getAddress, TypedDataEncoder, verifyTypedData, type TypedDataField } from "ethers";
+import { canonicalJson } from "../fl/metrics";
 import { updateDomain, type TypedDataSigner } from "../fl/signature";
 import {
   addressBytes,
@@ -46,6 +47,7 @@ export type SecAggErrorCode =
   | "unmask_overlap"
   | "unmask_unknown_site"
   | "unmask_committed_site"
+  | "unmask_uncommitted_survivor"
   | "too_few_survivors"
   | "too_few_answers"
   | "bad_share"
@@ -345,21 +347,17 @@ export function openShare(
 }
 
 /**
- * Stage 3: the site's masked update: its quantised, weighted values plus its self mask, plus the pairwise mask
- * with each other site in `sharedSites` (the sites whose shares it received, itself included): added when its
- * address is below the other's, subtracted when above.
+ * Stage 3: adds to `words`, in place, the site's self mask and the pairwise mask with each other site in
+ * `sharedAds` (the shared set, itself included): added when its address is below the other's, subtracted when
+ * above.
  */
-export function maskUpdate(
+export function applyMasks(
   c: SecAggContext,
-  p: SecAggParameters,
   secrets: SiteRoundSecrets,
   sharedAds: readonly KeyAdvertisement[],
-  values: Float32Array,
-  weight: number | bigint,
-  uniform: UniformSource,
+  words: Uint32Array,
 ): Uint32Array {
   const me = getAddress(secrets.site);
-  const words = quantize(values, weight, p, uniform);
   addMask(words, secrets.selfSeed, 1);
   for (const ad of ordered(sharedAds)) {
     const other = getAddress(ad.site);
@@ -371,10 +369,27 @@ export function maskUpdate(
 }
 
 /**
+ * Stage 3: the site's masked update: its quantised, weighted values with {@link applyMasks}'s masks added.
+ */
+export function maskUpdate(
+  c: SecAggContext,
+  p: SecAggParameters,
+  secrets: SiteRoundSecrets,
+  sharedAds: readonly KeyAdvertisement[],
+  values: Float32Array,
+  weight: number | bigint,
+  uniform: UniformSource,
+): Uint32Array {
+  return applyMasks(c, secrets, sharedAds, quantize(values, weight, p, uniform));
+}
+
+/**
  * Stage 4, at a surviving site: its shares of the survivors' self-mask seeds and of the dropped sites' s keys.
  * Refuses a request that names a site on both sides, names a site that did not share, leaves fewer survivors
- * than the threshold, or asks for the s key of a site that committed an update (`committed`, read from the
- * ledger): with that key and the seed, the site's update could be unmasked alone.
+ * than the threshold, names a survivor that committed no update, or asks for the s key of a site that
+ * committed an update (`committed`, read from the ledger once the commit window is closed): with that key and
+ * the seed, the site's update could be unmasked alone. The ledger is the one view every site shares, so no two
+ * sites can be made to reveal both secrets of one site. A site answers one request per round.
  */
 export function answerUnmasking(
   p: SecAggParameters,
@@ -397,6 +412,12 @@ export function answerUnmasking(
       "too_few_survivors",
       `${survivors.length} survivor(s) is below the threshold ${p.threshold}`,
     );
+  for (const s of survivors)
+    if (!committed(s))
+      throw new SecAggError(
+        "unmask_uncommitted_survivor",
+        `${s} committed no update; it cannot be a survivor`,
+      );
   for (const s of dropped)
     if (committed(s))
       throw new SecAggError("unmask_committed_site", `${s} committed an update; its mask key stays secret`);
@@ -532,4 +553,61 @@ export function unmaskSum(
     }
   });
   return sum;
+}
+
+/** What a signed secure-aggregation message carries: its shares, or its unmasking answer. */
+export type SecAggMessageStage = "shares" | "answer";
+
+/** The EIP-712 type of a site's shares and unmasking answers (domain: the upload domain). */
+export const MESSAGE_TYPES: Record<string, TypedDataField[]> = {
+  SecAggMessage: [
+    { name: "taskId", type: "uint256" },
+    { name: "round", type: "uint32" },
+    { name: "stage", type: "string" },
+    { name: "bodyHash", type: "bytes32" },
+  ],
+};
+
+/** SHA-256 of a message body's canonical JSON (keys sorted, no whitespace). */
+export function messageBodyHash(body: unknown): string {
+  return hex(createHash("sha256").update(canonicalJson(body), "utf8").digest());
+}
+
+function messageValue(c: SecAggContext, stage: SecAggMessageStage, body: unknown) {
+  return { taskId: c.taskId, round: BigInt(c.round), stage, bodyHash: messageBodyHash(body) };
+}
+
+/** The site's EIP-712 signature of a shares or answer message. */
+export function signMessage(
+  c: SecAggContext,
+  signer: TypedDataSigner,
+  stage: SecAggMessageStage,
+  body: unknown,
+): Promise<string> {
+  return signer.signTypedData(
+    updateDomain({ chainId: c.chainId, ledger: c.ledger }),
+    MESSAGE_TYPES,
+    messageValue(c, stage, body),
+  );
+}
+
+/** The address that signed a message, or undefined when the signature is malformed. */
+export function messageSigner(
+  c: SecAggContext,
+  stage: SecAggMessageStage,
+  body: unknown,
+  signature: string,
+): string | undefined {
+  try {
+    return getAddress(
+      verifyTypedData(
+        updateDomain({ chainId: c.chainId, ledger: c.ledger }),
+        MESSAGE_TYPES,
+        messageValue(c, stage, body),
+        signature,
+      ),
+    );
+  } catch {
+    return undefined;
+  }
 }

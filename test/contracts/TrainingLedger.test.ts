@@ -51,6 +51,7 @@ describe("TrainingLedger", function () {
       expect(await ledger.AGGREGATION_FEDAVG()).to.equal(1n);
       expect(await ledger.ABORT_TOO_FEW_COMMITS()).to.equal(1n);
       expect(await ledger.ABORT_TOO_FEW_VALID_UPDATES()).to.equal(2n);
+      expect(await ledger.ABORT_UNMASKING_FAILED()).to.equal(3n);
     });
   });
 
@@ -604,7 +605,62 @@ describe("TrainingLedger", function () {
     });
   });
 
+  describe("finalizeMaskedRound", function () {
+    it("finalises as finalizeRound does and binds the unmasking material's hash in the same transaction", async function () {
+      const { ledger, aggregator, sites, task } = await loadFixture(openRoundFixture);
+      const commits = await commitAll(ledger, sites);
+      const tree = StandardMerkleTree.of(commits, LEAF_TYPES);
+      const model = hashOf("masked model");
+      const metrics = hashOf("metrics");
+      const material = hashOf("unmasking material");
+      const tx = ledger.connect(aggregator).finalizeMaskedRound(1, 1, model, tree.root, 3, metrics, material);
+      await expect(tx)
+        .to.emit(ledger, "RoundFinalized")
+        .withArgs(1, 1, model, task.genesis, tree.root, 3, metrics)
+        .and.to.emit(ledger, "RoundUnmasked")
+        .withArgs(1, 1, material);
+      const round = await ledger.getRound(1, 1);
+      expect(round.status).to.equal(RoundStatus.Finalized);
+      expect(round.modelHash).to.equal(model);
+      expect((await ledger.getTask(1)).latestModelHash).to.equal(model);
+    });
+
+    it("refuses a zero unmasking hash, a non-aggregator, an early close and a closed round", async function () {
+      const { ledger, aggregator, auditor, sites } = await loadFixture(openRoundFixture);
+      const finalize = (material: string, from = aggregator, included = 2) =>
+        ledger
+          .connect(from)
+          .finalizeMaskedRound(1, 1, hashOf("m"), hashOf("root"), included, ethers.ZeroHash, material);
+      await commitAll(ledger, sites.slice(0, 2));
+      await expect(finalize(ethers.ZeroHash)).to.be.revertedWithCustomError(ledger, "LedgerZeroHash");
+      await expect(finalize(hashOf("u"), auditor))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotAggregator")
+        .withArgs(auditor.address);
+      const deadline = (await ledger.getRound(1, 1)).deadline;
+      await expect(finalize(hashOf("u")))
+        .to.be.revertedWithCustomError(ledger, "LedgerRoundStillOpen")
+        .withArgs(1, 1, deadline, 2, 3);
+      await time.increaseTo(deadline);
+      await expect(finalize(hashOf("u"), aggregator, 3))
+        .to.be.revertedWithCustomError(ledger, "LedgerIncludedCountOutOfRange")
+        .withArgs(3, 2, 2);
+      await expect(finalize(hashOf("u"))).to.emit(ledger, "RoundUnmasked").withArgs(1, 1, hashOf("u"));
+      await expect(finalize(hashOf("u")))
+        .to.be.revertedWithCustomError(ledger, "LedgerRoundNotOpen")
+        .withArgs(1, 1, RoundStatus.Finalized);
+    });
+  });
+
   describe("abortRound", function () {
+    it("accepts reason 3, unmasking failed", async function () {
+      const { ledger, aggregator, sites } = await loadFixture(openRoundFixture);
+      await commitAll(ledger, sites.slice(0, 2));
+      await time.increaseTo((await ledger.getRound(1, 1)).deadline);
+      await expect(ledger.connect(aggregator).abortRound(1, 1, 3))
+        .to.emit(ledger, "RoundAborted")
+        .withArgs(1, 1, 2, 3);
+    });
+
     it("aborts after the deadline; the next round starts from the same base", async function () {
       const { ledger, aggregator, sites, task } = await loadFixture(openRoundFixture);
       await commitAll(ledger, sites.slice(0, 1));
@@ -629,7 +685,7 @@ describe("TrainingLedger", function () {
       await expect(ledger.connect(aggregator).abortRound(1, 1, 2))
         .to.be.revertedWithCustomError(ledger, "LedgerDeadlineNotReached")
         .withArgs(1, 1, deadline);
-      for (const reason of [0, 3]) {
+      for (const reason of [0, 4, 255]) {
         await expect(ledger.connect(aggregator).abortRound(1, 1, reason))
           .to.be.revertedWithCustomError(ledger, "LedgerInvalidAbortReason")
           .withArgs(reason);

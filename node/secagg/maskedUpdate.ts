@@ -1,0 +1,165 @@
+/**
+ * A site's update as secure aggregation carries it, and the model computed from the unmasked sum.
+ *
+ * The **plain vector** of a site's delta is its tensors' values concatenated in the model's canonical tensor
+ * order (FLM1 name order), each quantised with the site's weight (quantize.ts). For sparse FedAvg (rule 2) the
+ * vector goes on with one **participation word** per value: the site's weight w where its delta is non-zero,
+ * else 0, so that the sum of those words is the rule's per-value weight W[j]. The site adds its masks to the
+ * whole vector (protocol.ts, stage 3) and sends it as FLM1 bytes holding one int32 tensor named
+ * `secagg.masked` of shape [vector length]: the words, read as two's-complement int32. The site commits the
+ * SHA-256 of those bytes, as for a plaintext update.
+ *
+ * From the unmasked sum Σ q (each word read as signed int32), the round's model is the rule's, as in
+ * node/fl/deltaSums.ts: S[j] = Σq[j] · 2^−scaleBits (exact in float64), and new[j] = parent[j] when S[j] = 0,
+ * else fround(parent[j] + S[j] / D[j]) with D[j] = N, the survivors' committed sample count (FedAvg), or
+ * D[j] = W[j] (sparse FedAvg).
+ */
+import { AggregationError, checkUpdate, type TensorLayout } from "../fl";
+import { finishAggregate, type DeltaSums } from "../fl/deltaSums";
+import { encodeModel, readModelHeader, readTensorData, type TensorEntry } from "../model/format";
+import type { SecAggContext } from "./context";
+import {
+  applyMasks,
+  SecAggError,
+  unmaskSum,
+  type KeyAdvertisement,
+  type SecAggParameters,
+  type SiteRoundSecrets,
+  type UnmaskingMaterial,
+} from "./protocol";
+import { checkCapacity, quantize, type UniformSource } from "./quantize";
+
+/** The one tensor of a masked update. */
+export const MASKED_TENSOR = "secagg.masked";
+
+/** The aggregation rules that run on sums: 1 (FedAvg) and 2 (sparse FedAvg). */
+export const SECURE_RULES: ReadonlySet<number> = new Set([1, 2]);
+
+function valueCount(layout: readonly TensorLayout[]): number {
+  return layout.reduce((n, t) => n + t.shape.reduce((a, d) => a * d, 1), 0);
+}
+
+/** Whether rule `ruleId` sums participation words (sparse FedAvg). */
+function isSparse(ruleId: number): boolean {
+  if (!SECURE_RULES.has(ruleId))
+    throw new SecAggError(
+      "bad_material",
+      `aggregation rule ${ruleId} cannot run on securely aggregated sums; use 1 (FedAvg) or 2 (sparse FedAvg)`,
+    );
+  return ruleId === 2;
+}
+
+/** The layout a masked update must have for a model layout and rule. */
+export function maskedLayout(layout: readonly TensorLayout[], ruleId: number): TensorLayout[] {
+  const n = valueCount(layout);
+  return [{ name: MASKED_TENSOR, dtype: "int32", shape: [isSparse(ruleId) ? 2 * n : n] }];
+}
+
+/**
+ * The site's masked update bytes from its delta (FLM1 in the model's layout) and weight; see the module
+ * comment. `sharedAds` is the round's shared set.
+ *
+ * @example
+ * const bytes = maskDelta(context, params, 1, secrets, sharedAds, deltaBytes, layout, 120, cryptoUniform);
+ */
+export function maskDelta(
+  c: SecAggContext,
+  p: SecAggParameters,
+  ruleId: number,
+  secrets: SiteRoundSecrets,
+  sharedAds: readonly KeyAdvertisement[],
+  delta: Uint8Array,
+  layout: readonly TensorLayout[],
+  weight: number,
+  uniform: UniformSource,
+): Buffer {
+  const sparse = isSparse(ruleId);
+  checkCapacity(p, [weight]);
+  const entries = checkUpdate(delta, layout);
+  const n = valueCount(layout);
+  const values = new Float32Array(n);
+  let at = 0;
+  for (const e of entries) {
+    values.set(readTensorData(delta, e), at);
+    at += e.size;
+  }
+  const quantised = quantize(values, weight, p, uniform);
+  const words = new Uint32Array(sparse ? 2 * n : n);
+  words.set(quantised);
+  if (sparse) for (let j = 0; j < n; j++) words[n + j] = values[j] !== 0 ? weight : 0;
+  applyMasks(c, secrets, sharedAds, words);
+  return encodeModel([
+    { name: MASKED_TENSOR, dtype: "int32", shape: [words.length], data: new Int32Array(words.buffer) },
+  ]);
+}
+
+/** The words of masked update bytes; throws SecAggError("bad_material") unless they fit `layout` and rule. */
+export function readMasked(bytes: Uint8Array, layout: readonly TensorLayout[], ruleId: number): Uint32Array {
+  let entries: TensorEntry[];
+  try {
+    entries = checkUpdate(bytes, maskedLayout(layout, ruleId));
+  } catch (err) {
+    throw new SecAggError("bad_material", `a masked update does not fit the task: ${(err as Error).message}`);
+  }
+  const data = readTensorData(bytes, entries[0]) as Int32Array;
+  return new Uint32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+}
+
+/** One survivor's masked update and committed sample count. */
+export interface MaskedInput {
+  site: string;
+  numSamples: bigint | number;
+  bytes: Uint8Array;
+}
+
+/**
+ * The round's model from the parent, the unmasking material and the survivors' masked updates: unmask the sum
+ * (protocol.ts), then finish as the rule does (module comment). The aggregator and the auditor both call it.
+ * Throws SecAggError for material or inputs that do not fit, AggregationError for a model value that
+ * overflows float32.
+ */
+export function aggregateMasked(
+  c: SecAggContext,
+  p: SecAggParameters,
+  ruleId: number,
+  parent: Uint8Array,
+  material: UnmaskingMaterial,
+  inputs: readonly MaskedInput[],
+): Uint8Array {
+  const sparse = isSparse(ruleId);
+  const header = readModelHeader(parent);
+  const layout = header.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape }));
+  const weights = inputs.map((u) => BigInt(u.numSamples));
+  try {
+    checkCapacity(p, weights);
+  } catch (err) {
+    throw new SecAggError("bad_material", (err as Error).message);
+  }
+  const masked = new Map(inputs.map((u) => [u.site, readMasked(u.bytes, layout, ruleId)]));
+  const sum = new Int32Array(unmaskSum(c, material, masked).buffer);
+  const n = valueCount(layout);
+  const scale = 2 ** -p.scaleBits;
+  const offsets: number[] = [];
+  let at = 0;
+  for (const e of header) {
+    offsets.push(at);
+    at += e.size;
+  }
+  const total = Number(weights.reduce((a, b) => a + b, 0n));
+  const sums: DeltaSums = {
+    header,
+    offsets,
+    sums: Float64Array.from(sum.subarray(0, n), (q) => q * scale),
+    total,
+  };
+  let divisor: number | Float64Array = total;
+  if (sparse) {
+    const w = Float64Array.from(sum.subarray(n), (q) => q);
+    // A value no site changed has S = 0 and keeps the parent's; W = 0 with S ≠ 0 cannot come from honest sites.
+    for (let j = 0; j < n; j++)
+      if (w[j] === 0 && sums.sums[j] !== 0)
+        throw new AggregationError(`value ${j} has a non-zero sum and no participating weight`);
+    divisor = w;
+  }
+  return finishAggregate(parent, sums, divisor);
+}
