@@ -96,9 +96,21 @@ function buildCommand(): Command {
     .addOption(
       new Option("--skip-baselines", "do not train the local-only and centralized baselines").default(false),
     )
+    .addOption(
+      new Option(
+        "--secure-aggregation",
+        "securely aggregate every round: the aggregator sees only the sum of masked updates",
+      ).default(false),
+    )
+    .addOption(
+      new Option(
+        "--drop-site <site@stage>",
+        "with --secure-aggregation: kill a site at a stage (share, upload or unmask), e.g. site3@upload",
+      ),
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  npm run demo\n  npm run demo -- --sites 3 --rounds 2 --out /tmp/demo\n  npm run demo -- --keep-running\n  npm run demo -- --dp-epsilon 8",
+      "\nExamples:\n  npm run demo\n  npm run demo -- --sites 3 --rounds 2 --out /tmp/demo\n  npm run demo -- --keep-running\n  npm run demo -- --dp-epsilon 8\n  npm run demo -- --secure-aggregation --drop-site site3@upload",
     )
     .exitOverride();
 }
@@ -121,6 +133,8 @@ async function main(argv: string[]): Promise<number> {
       skipBaselines: boolean;
       dpEpsilon?: number;
       dpDelta: number;
+      secureAggregation: boolean;
+      dropSite?: string;
     }
   >();
   const settings = parseDemoSettings({
@@ -138,6 +152,8 @@ async function main(argv: string[]): Promise<number> {
     skipBaselines: o.skipBaselines,
     dpEpsilon: o.dpEpsilon,
     dpDelta: o.dpDelta,
+    secureAggregation: o.secureAggregation,
+    dropSite: o.dropSite,
   });
   const controller = new AbortController();
   let interrupts = 0;

@@ -34,6 +34,8 @@ export interface AcceptUploadDependencies {
   layout: readonly TensorLayout[];
   /** Sample-count and norm limits (updateLimits.ts), shared with the round driver. */
   limits: UpdateLimits;
+  /** Secure aggregation: the updates are masked words (`layout` is the masked layout), so no norm applies. */
+  masked?: boolean;
 }
 
 /**
@@ -169,7 +171,7 @@ export async function acceptUpload(
     if (err instanceof UpdateCheckError) throw new ApiError(err.problem, err.message, err.hint);
     throw err;
   }
-  const norm = updateNormProblem(updateNorm(body, entries), deps.limits);
+  const norm = deps.masked ? undefined : updateNormProblem(updateNorm(body, entries), deps.limits);
   if (norm) throw limitError(norm);
 
   const record: UploadRecord = {

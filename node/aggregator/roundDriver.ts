@@ -19,7 +19,6 @@
 import { ABORT_REASON_IDS, type AbortReasonId, describeChainError, type RoundInfo } from "../chain";
 import { FedledgerError } from "../errors";
 import {
-  canonicalJson,
   buildUpdateTree,
   commitLeaf,
   AggregationError,
@@ -32,6 +31,10 @@ import type { AggregatorLedger, ChainSnapshot } from "./ledgerPort";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
 import type { RoundGates } from "./roundGates";
+import { finiteProblem, roundMetricsDocument } from "./roundMetrics";
+import { closeSecureRound, type SecureRoundSettings } from "./secureRound";
+
+export { roundMetricsDocument };
 import {
   sampleCountProblem,
   updateLimitsFor,
@@ -57,6 +60,8 @@ export interface RoundDriverDependencies {
   limits?: UpdateLimits;
   /** Longest wait between steps after repeated failures (default 60,000 ms); the wait doubles per failure. */
   maxRetryDelayMs?: number;
+  /** Present when the task's rounds are securely aggregated (secureRound.ts closes them). */
+  secure?: SecureRoundSettings;
 }
 
 /** A stored upload that passed the per-update checks, with its L2 norm. */
@@ -74,16 +79,6 @@ export function driverRetryDelay(failures: number, pollMs: number, maxMs: number
   return Math.max(pollMs, Math.min(maxMs, pollMs * 2 ** Math.min(failures, 30)));
 }
 
-/** Why model bytes are not a finite FLM1 model, or undefined when they are. */
-function finiteProblem(model: Uint8Array): string | undefined {
-  try {
-    checkFinite(model, readModelHeader(model));
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-}
-
 /** A step failure as shown in logs and /health: no stack, no absolute path of a local file. */
 function describeStepError(err: unknown): string {
   if (err instanceof FedledgerError) return err.toLine();
@@ -95,30 +90,6 @@ function describeStepError(err: unknown): string {
 
 /** Where the driver is. */
 export type DriverState = "starting" | "running" | "done" | "stopped";
-
-/** The round metrics document stored with each finalised round; its SHA-256 is the round's metricsHash. */
-export function roundMetricsDocument(
-  taskId: bigint,
-  round: RoundInfo,
-  modelHash: string,
-  updatesRoot: string,
-  included: readonly UploadRecord[],
-): string {
-  return canonicalJson({
-    task: taskId.toString(),
-    round: round.round,
-    baseModelHash: round.baseModelHash,
-    modelHash,
-    updatesRoot,
-    sites: included.map((r) => ({
-      site: r.site,
-      updateHash: r.updateHash,
-      numSamples: r.numSamples,
-      metricsHash: r.metricsHash,
-      metrics: r.metrics,
-    })),
-  });
-}
 
 /** Drives one task's rounds; see the module comment. */
 export class RoundDriver {
@@ -365,7 +336,20 @@ export class RoundDriver {
     await this.deps.gates.seal(round.round);
     let closed = false;
     try {
-      closed = await this.aggregateAndRecord(round, deadlinePassed, ruleId);
+      closed = this.deps.secure
+        ? await closeSecureRound(
+            {
+              ...this.deps,
+              secure: this.deps.secure,
+              send: (action, write) => this.send(action, write),
+              abort: (r, reason, usable) => this.abort(r, reason, usable),
+              exclude: (r, site, reason) => this.exclude(r, site, reason, "error"),
+            },
+            round,
+            deadlinePassed,
+            ruleId,
+          )
+        : await this.aggregateAndRecord(round, deadlinePassed, ruleId);
     } finally {
       if (!closed) this.deps.gates.unseal(round.round);
     }

@@ -7,11 +7,17 @@
  *                                            anyone, a site's update only to a signed read (readAuth.ts)
  *   PUT /tasks/:task/rounds/:round/updates   a signed upload (see envelope.ts, docs/protocol.md)
  *   GET /tasks/:task/rounds/:round           round status: chain state, commits seen, uploads accepted
+ *   PUT /tasks/:task/rounds/:round/secagg/advertisement   secure aggregation, stage 1 (secaggRound.ts)
+ *   GET /tasks/:task/rounds/:round/secagg/advertisements  the advertise stage's list once closed
+ *   PUT /tasks/:task/rounds/:round/secagg/shares          stage 2: a site's encrypted shares
+ *   GET /tasks/:task/rounds/:round/secagg/shares/:site    the shared set and the shares sent to :site
+ *   GET /tasks/:task/rounds/:round/secagg/unmasking       stage 4: the unmasking request once published
+ *   PUT /tasks/:task/rounds/:round/secagg/unmasking       stage 4: a survivor's answer
  *
  * Errors are JSON `{ error, message, hint }` with the status of their code (apiError.ts).
  */
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
-import { isError } from "ethers";
+import { getAddress, isAddress, isError } from "ethers";
 import { describeChainError } from "../chain";
 import { normaliseHash, StoreCorruptionError, type ContentStore } from "../store";
 import { acceptUpload, type AcceptUploadDependencies, type ReadBody } from "./acceptUpload";
@@ -22,6 +28,7 @@ import type { AggregatorMetrics } from "./metrics";
 import { ReadGuard, UploadIndex, type ReadAuthSettings } from "./readAuth";
 import { checkDeclaredLength, declaredLength, readUploadBody } from "./readBody";
 import type { RoundDriver } from "./roundDriver";
+import type { SecAggCoordinator } from "./secaggRound";
 import { roundStatus } from "./roundStatus";
 import type { UploadBudget } from "./uploadBudget";
 
@@ -38,6 +45,8 @@ export interface AggregatorAppDependencies extends AcceptUploadDependencies {
   ledgerRoutes?: Router;
   /** How long a signed read of a site's update is good for (readAuth.ts defaults). */
   readAuth?: Partial<ReadAuthSettings>;
+  /** The secure-aggregation relay, when the task's spec asks for secure aggregation. */
+  secagg?: SecAggCoordinator;
 }
 
 function isOctetStream(req: Request): boolean {
@@ -47,6 +56,11 @@ function isOctetStream(req: Request): boolean {
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  // express.json's refusals: the message never quotes the body.
+  const type = (err as { type?: unknown }).type;
+  if (type === "entity.parse.failed")
+    return new ApiError("bad_message", "the body is not valid JSON", "Send the message as JSON");
+  if (type === "entity.too.large") return new ApiError("too_large", "the JSON body is larger than 1 MB");
   // The store's message names the file; the client learns only that the aggregator's copy is bad.
   if (err instanceof StoreCorruptionError)
     return new ApiError(
@@ -189,6 +203,59 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
     if (task !== deps.taskId)
       throw new ApiError("unknown_task", `this aggregator serves task ${deps.taskId}, not task ${task}`);
     res.json(await roundStatus(deps, Number(round)));
+  });
+
+  const secaggRoute = async (req: Request) => {
+    const task = parsePositiveInteger(String(req.params.task), (1n << 256n) - 1n);
+    const number = parsePositiveInteger(String(req.params.round), 0xffffffffn);
+    if (task === undefined || number === undefined)
+      throw new ApiError("bad_request", "task and round must be positive integers");
+    if (task !== deps.taskId)
+      throw new ApiError("unknown_task", `this aggregator serves task ${deps.taskId}, not task ${task}`);
+    if (!deps.secagg)
+      throw new ApiError("no_secure_aggregation", `task ${deps.taskId} does not use secure aggregation`);
+    const round = await deps.ledger.round(deps.taskId, Number(number));
+    if (round.status === "None")
+      throw new ApiError("unknown_round", `round ${number} of task ${task} has not been opened`);
+    return { secagg: deps.secagg, round, now: Math.floor(Date.now() / 1000) };
+  };
+  const json = express.json({ limit: "1mb" });
+  const secaggBase = "/tasks/:task/rounds/:round/secagg";
+  app.put(`${secaggBase}/advertisement`, json, async (req, res) => {
+    const { secagg, round, now } = await secaggRoute(req);
+    const { created } = await secagg.advertise(round, req.body, now);
+    res.status(created ? 201 : 200).json({ accepted: true, created });
+  });
+  app.get(`${secaggBase}/advertisements`, async (req, res) => {
+    const { secagg, round, now } = await secaggRoute(req);
+    const view = await secagg.advertisements(round, now);
+    res.json(view.ready ? { ready: true, advertisements: view.value } : view);
+  });
+  app.put(`${secaggBase}/shares`, json, async (req, res) => {
+    const { secagg, round, now } = await secaggRoute(req);
+    const { created } = await secagg.submitShares(round, req.body, now);
+    res.status(created ? 201 : 200).json({ accepted: true, created });
+  });
+  app.get(`${secaggBase}/shares/:site`, async (req, res) => {
+    const { secagg, round, now } = await secaggRoute(req);
+    const site = String(req.params.site);
+    if (!isAddress(site)) throw new ApiError("bad_request", "the site must be a 0x address");
+    const view = await secagg.sharesFor(round, getAddress(site), now);
+    res.json(view.ready ? { ready: true, ...view.value } : view);
+  });
+  app.get(`${secaggBase}/unmasking`, async (req, res) => {
+    const { secagg, round } = await secaggRoute(req);
+    const request = await secagg.request(round.round);
+    res.json(
+      request
+        ? { ready: true, survivors: request.survivors, dropped: request.dropped }
+        : { ready: false, closesAt: round.deadline },
+    );
+  });
+  app.put(`${secaggBase}/unmasking`, json, async (req, res) => {
+    const { secagg, round } = await secaggRoute(req);
+    const { created } = await secagg.submitAnswer(round, req.body);
+    res.status(created ? 201 : 200).json({ accepted: true, created });
   });
 
   if (deps.ledgerRoutes) app.use("/ledger", deps.ledgerRoutes);

@@ -17,6 +17,8 @@ import { DEFAULT_HTTP, DEFAULT_LIMITS } from "./config";
 import { createAggregatorMetrics, type AggregatorMetrics } from "./metrics";
 import { RoundDriver } from "./roundDriver";
 import { RoundGates } from "./roundGates";
+import { SecAggCoordinator } from "./secaggRound";
+import { maskedLayout, SECURE_RULES } from "../secagg";
 import type { ReadAuthSettings } from "./readAuth";
 import { createAggregatorApp } from "./server";
 import { UploadBudget } from "./uploadBudget";
@@ -123,6 +125,13 @@ async function checkTask(
     throw err;
   }
   getAggregationRule(task.aggregationRule);
+  if (params.spec.secureAggregation && !SECURE_RULES.has(task.aggregationRule))
+    throw new FedledgerError(
+      `task ${taskId} uses aggregation rule ${task.aggregationRule}, which cannot run on securely aggregated sums`,
+      {
+        hint: "Create the task with rule 1 (FedAvg) or 2 (sparse FedAvg), or leave secureAggregation out of the spec",
+      },
+    );
   if (!(await ledger.isAggregator(signer)))
     throw new FedledgerError(`${signer} does not hold the aggregator role`, {
       hint: "Ask the admins to grant it (`fedledger role grant aggregator <address>`) or sign with the aggregator key",
@@ -149,7 +158,7 @@ export async function startAggregatorService(
   const { ledger } = params;
   const signer = await ledger.signerAddress();
   if (!signer) throw new FedledgerError("the aggregator needs the ledger connected to a signer");
-  await checkTask(params, ledger, taskId, signer);
+  const task = await checkTask(params, ledger, taskId, signer);
   await params.store.put(params.genesis);
   // The spec's canonical JSON under its on-chain hash, so an auditor can fetch it (ε recomputation).
   await params.store.put(specBytes(params.spec));
@@ -160,6 +169,23 @@ export async function startAggregatorService(
   const limits: AggregatorLimits = { ...DEFAULT_LIMITS, ...params.limits };
   const httpSettings: AggregatorHttpSettings = { ...DEFAULT_HTTP, ...params.http };
   const updateLimits = updateLimitsFor(taskId, limits);
+  const layout = expectedTensors(params.spec);
+  const secureSpec = params.spec.secureAggregation;
+  const secure = secureSpec && {
+    coordinator: new SecAggCoordinator({
+      taskId,
+      chainId,
+      ledgerAddress,
+      ledger,
+      store: params.store,
+      log,
+      params: secureSpec,
+      commitWindowSeconds: task.commitWindowSeconds,
+    }),
+    params: secureSpec,
+    layout,
+    answerWaitSeconds: params.uploadGraceSeconds,
+  };
   const driver = new RoundDriver({
     taskId,
     ledger,
@@ -171,6 +197,7 @@ export async function startAggregatorService(
     uploadGraceSeconds: params.uploadGraceSeconds,
     limits: updateLimits,
     maxRetryDelayMs: limits.maxRetryDelayMs,
+    secure,
   });
   const app = createAggregatorApp({
     taskId,
@@ -179,7 +206,9 @@ export async function startAggregatorService(
     ledger,
     store: params.store,
     gates,
-    layout: expectedTensors(params.spec),
+    layout: secure ? maskedLayout(layout, task.aggregationRule) : layout,
+    masked: secure !== undefined,
+    secagg: secure?.coordinator,
     driver,
     metrics,
     log,

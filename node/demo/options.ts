@@ -60,6 +60,39 @@ export interface DemoSettings {
   dpEpsilon?: number;
   /** δ of the DP guarantee (with dpEpsilon). */
   dpDelta: number;
+  /** Securely aggregate every round (docs/secure-aggregation.md): the aggregator sees only sums. */
+  secureAggregation: boolean;
+  /** Kill one site's process at a secure-aggregation stage, to show a dropout (`--drop-site site3@upload`). */
+  dropSite?: DropSite;
+}
+
+/** Where `--drop-site` kills a site: after advertising its keys, after sharing (before uploading), or after
+ * uploading (before answering the unmasking request). */
+export const DROP_STAGES = ["share", "upload", "unmask"] as const;
+
+/** A site the demo kills at a stage. */
+export interface DropSite {
+  /** The site's 1-based position: `site3` (its dev account) or `site-03-da` (its folder) both name site 3. */
+  index: number;
+  stage: (typeof DROP_STAGES)[number];
+}
+
+/** Parses `--drop-site <site>@<stage>`; throws a UsageError naming what is wrong. */
+export function parseDropSite(value: string, sites: number): DropSite {
+  const match = /^site(?:([1-9][0-9]*)|-([0-9]{2,})-[a-z]{2})@([a-z]+)$/.exec(value);
+  const stage = match?.[3] as DropSite["stage"] | undefined;
+  if (!match || !stage || !DROP_STAGES.includes(stage))
+    throw new UsageError(
+      `--drop-site "${value}" is not <site>@<stage>`,
+      `Name a site (site3 or site-03-da) and one of the stages ${DROP_STAGES.join(", ")}, e.g. --drop-site site3@upload`,
+    );
+  const index = Number(match[1] ?? match[2]);
+  if (index < 1 || index > sites)
+    throw new UsageError(
+      `--drop-site names site ${index}, but the demo runs ${sites} site(s)`,
+      `Name site1 … site${sites}`,
+    );
+  return { index, stage };
 }
 
 /** Defaults of {@link DemoSettings}, tuned so the default run finishes within 3 minutes on 2 cores. */
@@ -102,6 +135,10 @@ const settingsSchema = z
     skipBaselines: z.boolean().default(DEMO_DEFAULTS.skipBaselines),
     dpEpsilon: z.number().gt(0).max(1e6).optional(),
     dpDelta: z.number().gt(0).lt(1).default(DEMO_DEFAULTS.dpDelta),
+    secureAggregation: z.boolean().default(false),
+    dropSite: z
+      .union([z.string(), z.object({ index: z.number().int(), stage: z.enum(DROP_STAGES) })])
+      .optional(),
   })
   .strict();
 
@@ -124,6 +161,8 @@ const FLAGS: Record<string, string> = {
   skipBaselines: "--skip-baselines",
   dpEpsilon: "--dp-epsilon",
   dpDelta: "--dp-delta",
+  secureAggregation: "--secure-aggregation",
+  dropSite: "--drop-site",
 };
 
 /**
@@ -146,11 +185,23 @@ export function parseDemoSettings(input: Partial<DemoSettings> | Record<string, 
   }
   const s = parsed.data;
   if (s.rpc !== undefined) parseRpcUrl(s.rpc);
-  const minSites = s.minSites ?? s.sites;
+  const dropSite =
+    typeof s.dropSite === "string"
+      ? parseDropSite(s.dropSite, s.sites)
+      : s.dropSite && parseDropSite(`site${s.dropSite.index}@${s.dropSite.stage}`, s.sites);
+  if (dropSite && !s.secureAggregation)
+    throw new UsageError(
+      "--drop-site needs --secure-aggregation",
+      "Add --secure-aggregation, or leave --drop-site out",
+    );
+  // A dropped site leaves the others to finish the round: by default every site but the dropped one.
+  const minSites = s.minSites ?? (dropSite ? s.sites - 1 : s.sites);
   if (minSites > s.sites)
     throw new UsageError(
       `--min-sites ${minSites} is more than --sites ${s.sites}`,
       "Pass a minimum no larger than the number of sites",
     );
-  return { ...s, out: path.resolve(s.out), minSites };
+  if (s.secureAggregation && s.sites < 3)
+    throw new UsageError("--secure-aggregation needs at least 3 sites", "Pass --sites 3 or more");
+  return { ...s, out: path.resolve(s.out), minSites, dropSite };
 }

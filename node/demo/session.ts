@@ -32,7 +32,13 @@ import { setUpConsortium } from "./consortium";
 import { siteNotes, testNotes, writeNotes, type DemoNote } from "./data";
 import { createProgressDisplay, type ProgressDisplay } from "./display";
 import { demoAggregationRule, type DemoSettings } from "./options";
-import { describeExit, ProcessGroup, type ManagedProcess, type ProcessExit } from "./processes";
+import {
+  describeExit,
+  parseLogEvent,
+  ProcessGroup,
+  type ManagedProcess,
+  type ProcessExit,
+} from "./processes";
 import { displayPath } from "./report";
 import { RoundTracker, type TrackerSnapshot } from "./roundTracker";
 import { planLanguages, planSites, type DemoSite } from "./sitePlan";
@@ -95,7 +101,17 @@ export function demoSpec(settings: DemoSettings): ModelSpec {
   return defaultSpec({
     features: { ...base.features, ...(settings.buckets ? { buckets: settings.buckets } : {}) },
     training: dp ? { ...training, dp } : training,
+    ...(settings.secureAggregation ? { secureAggregation: demoSecureAggregation(settings.sites) } : {}),
   });
+}
+
+/**
+ * The demo's secure-aggregation parameters: a majority threshold (t = ⌊n/2⌋ + 1, so no minority of sites can
+ * rebuild a secret), and 14 fractional bits with values clipped at ±4: room for 32,768 samples in a round, at a
+ * resolution far below one local training step.
+ */
+export function demoSecureAggregation(sites: number): { threshold: number; scaleBits: number; clip: number } {
+  return { threshold: Math.max(2, Math.floor(sites / 2) + 1), scaleBits: 14, clip: 4 };
 }
 
 /** A demo run in progress. Create it with {@link DemoSession.prepare}; always call {@link close}. */
@@ -127,6 +143,8 @@ export class DemoSession {
   readonly testSets = new Map<Lang, DemoNote[]>();
   aggregator?: ManagedProcess;
   readonly siteProcesses = new Map<string, ManagedProcess>();
+  /** Sites killed on purpose (--drop-site). */
+  readonly dropped = new Set<string>();
 
   private failure: Error | undefined;
   private readonly closers: (() => Promise<void> | void)[] = [];
@@ -279,8 +297,10 @@ export class DemoSession {
   }
 
   private onExit(proc: ManagedProcess, exit: ProcessExit): void {
-    // A site that finished its task exits with code 0; anything else is a failure.
+    // A site that finished its task exits with code 0, and --drop-site's site is killed on purpose; anything
+    // else is a failure.
     if (exit.code === 0 && proc.name !== "aggregator") return;
+    if (this.dropped.has(proc.name)) return;
     const tail = proc
       .tail(FAILURE_TAIL_LINES)
       .map((line) => `    ${line.length > 200 ? `${line.slice(0, 200)}…` : line}`)
@@ -335,6 +355,19 @@ export class DemoSession {
       logFile: path.join(this.layout.logsDir, `${site.id}.log`),
     });
     this.siteProcesses.set(site.id, proc);
+    const drop = this.settings.dropSite;
+    if (drop?.index === site.index) {
+      // The event after which the site is at the stage: it advertised (the share stage is next), it shared
+      // (the upload is next), or it uploaded (the unmasking answer is next).
+      const after = { share: "secagg_advertised", upload: "secagg_shared", unmask: "uploaded" }[drop.stage];
+      const off = proc.onLine((line) => {
+        if (parseLogEvent(line)?.event !== after || this.dropped.has(site.id)) return;
+        this.dropped.add(site.id);
+        off();
+        proc.kill("SIGKILL");
+        this.note(`--drop-site: killed ${site.id} at the ${drop.stage} stage (after its ${after} event)`);
+      });
+    }
     return proc;
   }
 

@@ -20,6 +20,7 @@ export {
 export { addMask, maskStream } from "./prg";
 export {
   checkCapacity,
+  cryptoUniform,
   dequantizeMean,
   quantize,
   type QuantizationParameters,
@@ -75,3 +76,12 @@ export {
   SECURE_RULES,
   type MaskedInput,
 } from "./maskedUpdate";
+export {
+  parseAdvertisement,
+  parseAnswerMessage,
+  parseMaterial,
+  parseSharesForSite,
+  parseSharesMessage,
+  parseUnmaskingRequest,
+  type Parsed,
+} from "./messages";

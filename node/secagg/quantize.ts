@@ -10,6 +10,8 @@
  * Σ (w · clip · 2^scaleBits + 1) ≤ 2^31 − 1, which {@link checkCapacity} enforces before a round.
  */
 
+import { randomFillSync } from "node:crypto";
+
 /** The encoding's parameters, fixed per task. */
 export interface QuantizationParameters {
   /** Fractional bits of the fixed-point values. */
@@ -66,4 +68,20 @@ export function dequantizeMean(
   const divisor = 2 ** p.scaleBits * Number(totalWeight);
   const signed = new Int32Array(sum.buffer, sum.byteOffset, sum.length);
   return Float32Array.from(signed, (q) => q / divisor);
+}
+
+/**
+ * Uniform numbers in [0, 1) from the OS CSPRNG (32 random bits each), drawn 16,384 at a time: the site-side
+ * random source of stochastic rounding.
+ */
+export function cryptoUniform(): UniformSource {
+  const buffer = new Uint32Array(16_384);
+  let next = buffer.length;
+  return () => {
+    if (next === buffer.length) {
+      randomFillSync(buffer);
+      next = 0;
+    }
+    return buffer[next++] / 2 ** 32;
+  };
 }

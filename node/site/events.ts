@@ -103,6 +103,17 @@ export interface SiteEventFields {
   };
   final_model_unavailable: { task: string; model: string; reason: string };
   task_done: { task: string; roundsPlanned: number; roundsJoined: number };
+  /** Secure aggregation (securePart.ts): the site's keys for the round reached the aggregator. */
+  secagg_advertised: { task: string; round: number };
+  /** The share stage closed; `sites` is the size of the shared set. */
+  secagg_shared: { task: string; round: number; sites: number };
+  /** A relayed share was refused (it fails to decrypt, or it is for another site); the round goes on without it. */
+  secagg_share_refused: { task: string; round: number; from: string; code: string; reason: string };
+  /** The site cannot take part in the round's secure aggregation (it sits the round out). */
+  secagg_sat_out: { task: string; round: number; reason: string };
+  secagg_answered: { task: string; round: number; survivors: number; dropped: number };
+  /** The site refused the unmasking request: answering would reveal a site's update, or the request is wrong. */
+  secagg_unmask_refused: { task: string; round: number; code: string; reason: string };
   retrying: { task: string | null; attempt: number; delayMs: number; transient: boolean; error: string };
   site_stopped: { reason: "done" | "signal" };
 }
@@ -129,8 +140,14 @@ const WARN: ReadonlySet<SiteEventType> = new Set([
   "retrying",
   "final_model_unavailable",
   "privacy_budget_exhausted",
+  "secagg_share_refused",
+  "secagg_sat_out",
 ]);
-const ERROR: ReadonlySet<SiteEventType> = new Set(["base_model_rejected", "upload_refused"]);
+const ERROR: ReadonlySet<SiteEventType> = new Set([
+  "base_model_rejected",
+  "upload_refused",
+  "secagg_unmask_refused",
+]);
 
 /** The level of an event type. */
 export function eventLevel(type: SiteEventType): SiteEventLevel {

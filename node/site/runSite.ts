@@ -17,6 +17,7 @@ import type { SiteRuntime, SiteTask } from "./runtime";
 import { reportMetrics, validationScores } from "./siteMetrics";
 import type { SiteLedgerOpener } from "./ledgerPort";
 import { startSite } from "./startSite";
+import { answerUnmaskingOnce, forgetSecureRound } from "./securePart";
 import { deliverUpdate, StopRequestedError, takePart, type RoundOutcome } from "./takePart";
 
 /** Options of {@link runSite}. */
@@ -134,6 +135,10 @@ async function stepTask(rt: SiteRuntime, task: SiteTask, progress: TaskProgress)
       const record = await rt.state.read(task.id, round.round);
       const bytes = record && (await rt.state.readUpdate(record));
       if (record && bytes) progress.outcome = await deliverUpdate(rt, task, record, bytes);
+      if (task.spec.secureAggregation) {
+        progress.doing = `answering the unmasking request of round ${round.round}`;
+        await answerUnmaskingOnce(rt, task, round, snap.chainTime);
+      }
     }
     return;
   }
@@ -165,6 +170,7 @@ async function stepTask(rt: SiteRuntime, task: SiteTask, progress: TaskProgress)
 
 function reportClosed(rt: SiteRuntime, task: SiteTask, progress: TaskProgress, round: RoundInfo): void {
   progress.reportedClosed = round.round;
+  forgetSecureRound(rt, task, round);
   rt.emit(
     siteEvent("round_closed", {
       task: task.id.toString(),

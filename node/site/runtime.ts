@@ -7,6 +7,7 @@ import type { Note } from "../text/corpus";
 import type { SiteConfig } from "./config";
 import type { SiteEventHandler } from "./events";
 import type { SiteLedger } from "./ledgerPort";
+import type { SecureRoundState } from "./securePart";
 import type { SiteState } from "./state";
 
 /** A task the site takes part in, checked against the chain. */
@@ -17,6 +18,8 @@ export interface SiteTask {
   /** Base URL of the aggregator serving the task. */
   aggregator: string;
   roundsPlanned: number;
+  /** The task's on-chain aggregation rule id. */
+  aggregationRule: number;
 }
 
 /** Everything a running site needs. */
@@ -44,4 +47,11 @@ export interface SiteRuntime {
   emit: SiteEventHandler;
   /** Aborts when the service is asked to stop. */
   signal: AbortSignal;
+  /** How often the service looks at the chain and the aggregator, in milliseconds (config pollIntervalMs). */
+  pollIntervalMs: number;
+  /**
+   * Secure aggregation: this process's secrets and shares of each round it takes part in, by round key
+   * (securePart.ts). Kept in memory only: a restarted site has lost them and counts as dropped.
+   */
+  secureRounds: Map<string, SecureRoundState>;
 }

@@ -8,6 +8,7 @@ import { FedledgerError, UsageError } from "../errors";
 import { initBackend } from "../model/backend";
 import { assertProductionNoise } from "../model/dp";
 import { readSpecFile } from "../model/files";
+import { SECURE_RULES } from "../secagg";
 import type { SiteStatusName } from "../chain";
 import { specHash, type ModelSpec } from "../model/spec";
 import type { SiteConfig } from "./config";
@@ -72,7 +73,18 @@ async function checkTasks(config: SiteConfig, specs: ModelSpec[], ledger: SiteLe
           `the model spec ${t.modelSpec} hashes to ${want}, but task ${t.id} was created with spec hash ${info.specHash}`,
           `Point tasks.${i}.modelSpec at the spec file the task was created from`,
         );
-      return { id: t.id, spec: specs[i], aggregator: t.aggregator, roundsPlanned: info.roundsPlanned };
+      if (specs[i].secureAggregation && !SECURE_RULES.has(info.aggregationRule))
+        throw new UsageError(
+          `task ${t.id} asks for secure aggregation with rule ${info.aggregationRule}, which cannot run on sums`,
+          "Ask the admins for a task with rule 1 (FedAvg) or 2 (sparse FedAvg)",
+        );
+      return {
+        id: t.id,
+        spec: specs[i],
+        aggregator: t.aggregator,
+        roundsPlanned: info.roundsPlanned,
+        aggregationRule: info.aggregationRule,
+      };
     }),
   );
 }
@@ -130,6 +142,8 @@ export async function startSite(config: SiteConfig, options: StartSiteOptions): 
       backend,
       emit: options.emit,
       signal: options.signal,
+      pollIntervalMs: config.pollIntervalMs,
+      secureRounds: new Map(),
     };
   } catch (err) {
     ledger.close();

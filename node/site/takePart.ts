@@ -12,15 +12,17 @@ import { signUpdate } from "../fl";
 import { siteEvent } from "./events";
 import { prepareUpdate, type PreparedUpdate } from "./prepareUpdate";
 import { privacySpend } from "./privacySpend";
+import { prepareMaskedUpdate, SecureRoundUnavailable } from "./securePart";
 import type { SiteRuntime, SiteTask } from "./runtime";
 import type { RoundRecord } from "./state";
 
 /**
  * How a round ended for this site: its update is with the aggregator; it missed the commit window; the
- * aggregator refused the upload for good; the site committed an update whose bytes it can no longer produce; or,
- * under DP, joining the round would pass the task's ε budget, so the site sat it out.
+ * aggregator refused the upload for good; the site committed an update whose bytes it can no longer produce;
+ * under DP, joining the round would pass the task's ε budget, so the site sat it out; or, under secure
+ * aggregation, it could not take part in the round's key stages (sat_out).
  */
-export type RoundOutcome = "uploaded" | "missed" | "refused" | "unrecoverable" | "over_budget";
+export type RoundOutcome = "uploaded" | "missed" | "refused" | "unrecoverable" | "over_budget" | "sat_out";
 
 /** The service was asked to stop between two steps of a round. */
 export class StopRequestedError extends Error {
@@ -267,6 +269,7 @@ export async function takePart(
     );
     return "over_budget";
   }
+  if (task.spec.secureAggregation) return takeSecurePart(rt, task, round, chainTime, saved, spend);
   // Without a saved update, both paths below train the same deterministic update: start training while the
   // ledger answers whether this site already committed, rather than after (one round trip less per round).
   // Both are waited for before a failure is thrown, so a failed read never leaves a training running.
@@ -325,6 +328,58 @@ export async function takePart(
     checkStop(rt);
     const now = Math.max(chainTime, Math.floor(Date.now() / 1000));
     if (now >= round.deadline) {
+      rt.emit(
+        siteEvent("commit_skipped", {
+          task: taskLabel,
+          round: round.round,
+          reason: "the commit window closed",
+        }),
+      );
+      return "missed";
+    }
+    const result = await commit(rt, task, round, saved.record);
+    if (typeof result === "string") return result;
+    saved.record = result;
+  }
+  checkStop(rt);
+  return deliverUpdate(rt, task, saved.record, saved.bytes, true);
+}
+
+/**
+ * takePart under secure aggregation: the masked update depends on the round's fresh secrets, so a site that lost
+ * its saved masked update after committing cannot rebuild it (unrecoverable), and a new one is made only by
+ * taking part in the key stages (securePart.ts) beside the training.
+ */
+async function takeSecurePart(
+  rt: SiteRuntime,
+  task: SiteTask,
+  round: RoundInfo,
+  chainTime: number,
+  saved: { record: RoundRecord; bytes: Buffer } | undefined,
+  spend: Awaited<ReturnType<typeof privacySpend>>,
+): Promise<RoundOutcome> {
+  const taskLabel = task.id.toString();
+  const committed = await rt.ledger.hasCommitted(task.id, round.round, rt.site);
+  if (committed) {
+    if (!saved || !(await commitMatches(rt, task, round.round, saved.record)))
+      return unrecoverable(rt, task, round);
+    if (saved.record.phase === "trained")
+      saved.record = await rt.state.write(recordOf(task, round, saved.record, "committed"));
+  } else {
+    if (!saved) {
+      let update: PreparedUpdate;
+      try {
+        update = await prepareMaskedUpdate(rt, task, round, () => prepareUpdate(rt, task, round, spend));
+      } catch (err) {
+        if (!(err instanceof SecureRoundUnavailable)) throw err;
+        rt.emit(siteEvent("secagg_sat_out", { task: taskLabel, round: round.round, reason: err.message }));
+        return "sat_out";
+      }
+      const record = await rt.state.write(recordOf(task, round, update, "trained"), update.bytes);
+      saved = { record, bytes: update.bytes };
+    }
+    checkStop(rt);
+    if (Math.max(chainTime, Math.floor(Date.now() / 1000)) >= round.deadline) {
       rt.emit(
         siteEvent("commit_skipped", {
           task: taskLabel,

@@ -60,7 +60,8 @@ async function removeTempFiles(dir: string): Promise<void> {
   try {
     names = await fs.readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOTDIR") return;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR" || code === "ENOENT") return;
     throw err;
   }
   for (const name of names)
@@ -91,7 +92,10 @@ export class ContentStore {
     for (const task of await fs.readdir(path.join(root, "rounds"))) {
       const taskDir = path.join(root, "rounds", task);
       if (!(await fs.stat(taskDir)).isDirectory()) continue;
-      for (const round of await fs.readdir(taskDir)) await removeTempFiles(path.join(taskDir, round));
+      for (const round of await fs.readdir(taskDir)) {
+        await removeTempFiles(path.join(taskDir, round));
+        await removeTempFiles(path.join(taskDir, round, "secagg"));
+      }
     }
     return new ContentStore(root);
   }
@@ -217,5 +221,65 @@ export class ContentStore {
       if (record) records.push(record);
     }
     return records;
+  }
+
+  private messageFile(task: bigint | number | string, round: number, name: string): string {
+    if (!/^[a-z]+(-0x[0-9a-f]{40})?$/.test(name)) throw new RangeError(`bad round message name "${name}"`);
+    return path.join(this.roundDir(task, round), "secagg", `${name}.json`);
+  }
+
+  /**
+   * Records a secure-aggregation message of a round (an advertisement, a site's shares, an answer, or a stage's
+   * frozen list) under `name` unless one is there: the first write wins and survives a crash. Resolves whether
+   * this call wrote it, and the text stored.
+   */
+  async putRoundMessage(
+    task: bigint | number | string,
+    round: number,
+    name: string,
+    text: string,
+  ): Promise<{ created: boolean; text: string }> {
+    const file = this.messageFile(task, round, name);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const created = await createFileDurably(file, text);
+    if (created) return { created, text };
+    return { created, text: await fs.readFile(file, "utf8") };
+  }
+
+  /** The round message stored under `name`, or undefined. */
+  async getRoundMessage(
+    task: bigint | number | string,
+    round: number,
+    name: string,
+  ): Promise<string | undefined> {
+    try {
+      return await fs.readFile(this.messageFile(task, round, name), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  /** The round messages whose names start with `prefix` + "-", by name. */
+  async listRoundMessages(
+    task: bigint | number | string,
+    round: number,
+    prefix: string,
+  ): Promise<{ name: string; text: string }[]> {
+    const dir = path.join(this.roundDir(task, round), "secagg");
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    const out: { name: string; text: string }[] = [];
+    for (const file of names.filter((n) => n.startsWith(`${prefix}-`) && n.endsWith(".json")).sort()) {
+      const name = file.slice(0, -".json".length);
+      const text = await this.getRoundMessage(task, round, name);
+      if (text !== undefined) out.push({ name, text });
+    }
+    return out;
   }
 }

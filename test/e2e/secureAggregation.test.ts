@@ -1,0 +1,108 @@
+/**
+ * End to end through real processes: secure aggregation with a site killed after sharing its keys and before
+ * uploading. The two survivors' masked updates are summed, the dropped site's pairwise masks are rebuilt from
+ * the survivors' shares, and the round is finalised with the unmasking material's hash on the chain. The test
+ * then re-does the auditor's recomputation from the chain and the store alone (the material against its
+ * on-chain hash, each masked update against its commit) and gets the recorded model's bytes; and it checks that
+ * no update the aggregator stored is an unmasked one.
+ */
+import { expect } from "chai";
+import { getAddress } from "ethers";
+import { getRoundInfo } from "../../node/chain/tasks";
+import { commitLeaf } from "../../node/fl";
+import { hashModelBytes } from "../../node/model/format";
+import { DemoSession } from "../../node/demo/session";
+import {
+  aggregateMasked,
+  checkMaterial,
+  parseMaterial,
+  readMasked,
+  type SecAggContext,
+} from "../../node/secagg";
+import { ContentStore } from "../../node/store";
+import { expectedTensors } from "../../node/model/params";
+import { useEmbeddedChain } from "../helpers/chain";
+import { makeTempDir, removeTempDir } from "../helpers/cli";
+import { CapturedOutput, smallDemoSettings } from "./helpers";
+
+describe("e2e: secure aggregation with a dropped site", function () {
+  this.timeout(240_000);
+  const chain = useEmbeddedChain();
+  let dir: string;
+  let output: CapturedOutput;
+
+  before(async function () {
+    dir = await makeTempDir("fedledger-e2e-secagg-");
+    output = new CapturedOutput();
+  });
+  after(async function () {
+    await removeTempDir(dir);
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") console.log(output.text);
+  });
+
+  it("finalises from two survivors' masked updates, binds the material on the chain, and the recomputation gives the model", async function () {
+    const settings = smallDemoSettings({
+      out: `${dir}/demo`,
+      rpc: chain().url,
+      rounds: 1,
+      commitWindowSeconds: 20,
+      secureAggregation: true,
+      dropSite: { index: 3, stage: "upload" },
+    });
+    const session = await DemoSession.prepare(settings, { stdout: output });
+    try {
+      await session.startAggregator();
+      for (const site of session.sites) session.startSite(site);
+      await session.follow((s) => s.done);
+      expect([...session.dropped]).to.deep.equal(["site-03-da"]);
+
+      const { ledger, taskId } = session;
+      const round = await getRoundInfo(ledger, taskId, 1);
+      expect(round.status).to.equal("Finalized");
+      expect(round.includedCount).to.equal(2);
+      const [unmasked] = await ledger.queryFilter(ledger.filters.RoundUnmasked(taskId, 1));
+      expect(unmasked, "a RoundUnmasked event").to.not.equal(undefined);
+
+      // The auditor's recomputation, from the chain and the store only.
+      const store = await ContentStore.open(session.layout.store);
+      const materialBytes = await store.get(unmasked.args.unmaskingHash);
+      expect(materialBytes, "the material is stored under its on-chain hash").to.not.equal(undefined);
+      const parsed = parseMaterial(JSON.parse((materialBytes as Buffer).toString("utf8")));
+      if (!parsed.ok) throw new Error(parsed.problem);
+      const material = parsed.value;
+      const context: SecAggContext = {
+        chainId: (await session.provider.getNetwork()).chainId,
+        ledger: await ledger.getAddress(),
+        taskId,
+        round: 1,
+      };
+      checkMaterial(context, material);
+      const site3 = session.sites.find((s) => s.index === 3);
+      expect(material.dropped).to.deep.equal([getAddress(site3?.address as string)]);
+      expect(material.survivors).to.have.length(2);
+
+      const inputs = [];
+      const layout = expectedTensors(session.spec);
+      for (const site of material.survivors) {
+        const record = await store.getUpload(taskId, 1, site);
+        if (!record) throw new Error(`no upload of ${site}`);
+        expect(await ledger.commitLeaf(taskId, 1, site)).to.equal(
+          commitLeaf(site, record.updateHash, BigInt(record.numSamples)),
+        );
+        const bytes = (await store.get(record.updateHash)) as Buffer;
+        inputs.push({ site, numSamples: BigInt(record.numSamples), bytes });
+        // What the aggregator holds of a site looks uniform: an unmasked update would be mostly small words.
+        const words = new Int32Array(readMasked(bytes, layout, 2).buffer);
+        const small = words.filter((w) => Math.abs(w) < 2 ** 24).length / words.length;
+        expect(small, `share of small words in the stored update of ${site}`).to.be.below(0.05);
+      }
+      const parent = (await store.get(round.baseModelHash)) as Buffer;
+      const model = aggregateMasked(context, session.spec.secureAggregation!, 2, parent, material, inputs);
+      expect(hashModelBytes(model)).to.equal(round.modelHash.toLowerCase());
+    } finally {
+      await session.close();
+    }
+  });
+});
