@@ -18,13 +18,7 @@
  */
 import { ABORT_REASON_IDS, type AbortReasonId, describeChainError, type RoundInfo } from "../chain";
 import { FedledgerError } from "../errors";
-import {
-  buildUpdateTree,
-  commitLeaf,
-  AggregationError,
-  getAggregationRule,
-  checkFinite,
-} from "../fl";
+import { buildUpdateTree, commitLeaf, AggregationError, getAggregationRule, checkFinite } from "../fl";
 import { readModelHeader } from "../model/format";
 import type { ContentStore, UploadRecord } from "../store";
 import type { AggregatorLedger, ChainSnapshot } from "./ledgerPort";

@@ -644,7 +644,9 @@ describe("TrainingLedger", function () {
       await expect(finalize(hashOf("u"), aggregator, 3))
         .to.be.revertedWithCustomError(ledger, "LedgerIncludedCountOutOfRange")
         .withArgs(3, 2, 2);
-      await expect(finalize(hashOf("u"))).to.emit(ledger, "RoundUnmasked").withArgs(1, 1, hashOf("u"));
+      await expect(finalize(hashOf("u")))
+        .to.emit(ledger, "RoundUnmasked")
+        .withArgs(1, 1, hashOf("u"));
       await expect(finalize(hashOf("u")))
         .to.be.revertedWithCustomError(ledger, "LedgerRoundNotOpen")
         .withArgs(1, 1, RoundStatus.Finalized);
