@@ -22,6 +22,9 @@ export type BrokenLinkCode =
   | "update_unusable"
   | "model_mismatch"
   | "parent_unavailable"
+  | "unmasking_missing"
+  | "unmasking_material_missing"
+  | "unmasking_material_invalid"
   | "dp_budget_exceeded"
   | "dp_epsilon_mismatch";
 

@@ -1,6 +1,6 @@
 /**
  * A task's history as the ledger's events tell it, read in one query per event type (TaskCreated,
- * RoundOpened, UpdateCommitted, RoundFinalized, RoundAborted), each filtered by the task id topic over one
+ * RoundOpened, UpdateCommitted, RoundFinalized, RoundAborted, RoundUnmasked), each filtered by the task id topic over one
  * block range.
  */
 import type { TrainingLedger } from "../../typechain-types";
@@ -63,6 +63,8 @@ export interface TaskEvents {
   commits: Map<number, CommitRecord[]>;
   finalized: Map<number, FinalizedRecord>;
   aborted: Map<number, AbortedRecord>;
+  /** Secure aggregation: the unmasking material's hash of each round finalised from masked updates. */
+  unmasked: Map<number, string>;
 }
 
 function position(log: { blockNumber: number; index: number; transactionHash: string }): EventPosition {
@@ -70,7 +72,7 @@ function position(log: { blockNumber: number; index: number; transactionHash: st
 }
 
 /**
- * Reads the events of task `taskId` from `fromBlock` to `toBlock` (inclusive): five filtered queries, run
+ * Reads the events of task `taskId` from `fromBlock` to `toBlock` (inclusive): six filtered queries, run
  * together, each split only if the node refuses its range.
  *
  * @example
@@ -84,12 +86,13 @@ export async function readTaskEvents(
   toBlock: number,
 ): Promise<TaskEvents> {
   const f = ledger.filters;
-  const [created, opened, committed, finalized, aborted] = await Promise.all([
+  const [created, opened, committed, finalized, aborted, unmasked] = await Promise.all([
     queryRange(fromBlock, toBlock, (a, b) => ledger.queryFilter(f.TaskCreated(taskId), a, b)),
     queryRange(fromBlock, toBlock, (a, b) => ledger.queryFilter(f.RoundOpened(taskId), a, b)),
     queryRange(fromBlock, toBlock, (a, b) => ledger.queryFilter(f.UpdateCommitted(taskId), a, b)),
     queryRange(fromBlock, toBlock, (a, b) => ledger.queryFilter(f.RoundFinalized(taskId), a, b)),
     queryRange(fromBlock, toBlock, (a, b) => ledger.queryFilter(f.RoundAborted(taskId), a, b)),
+    queryRange(fromBlock, toBlock, (a, b) => ledger.queryFilter(f.RoundUnmasked(taskId), a, b)),
   ]);
   const events: TaskEvents = {
     created: undefined,
@@ -97,6 +100,7 @@ export async function readTaskEvents(
     commits: new Map(),
     finalized: new Map(),
     aborted: new Map(),
+    unmasked: new Map(),
   };
   const first = created[0];
   if (first) {
@@ -158,5 +162,6 @@ export async function readTaskEvents(
       reason: Number(a.reason),
     });
   }
+  for (const log of unmasked) events.unmasked.set(Number(log.args.round), log.args.unmaskingHash);
   return events;
 }

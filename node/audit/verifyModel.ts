@@ -16,6 +16,7 @@ import type { ObjectSource } from "./objectSource";
 import { auditPrivacy, metricsFromUploads, type UploadsByRound } from "./privacyAudit";
 import { fetchRoundInputs, type RoundInputs } from "./roundInputs";
 import { siteName } from "./siteLabel";
+import { secureRoundRule, secureTasks } from "./secureRounds";
 import { readSiteRegistry } from "./siteRegistry";
 import { traceLineage, type Lineage } from "./traceLineage";
 
@@ -190,24 +191,36 @@ export async function verifyModel(params: VerifyModelParameters): Promise<AuditR
     for (const c of r.commits)
       commitsByHash.set(c.updateHash.toLowerCase(), { task: r.taskId, round: r.round, site: c.site });
 
+  // Tasks whose rounds are securely aggregated (their specs say so): each round is re-run from its material.
+  const secure = await secureTasks(lineage, source, params.modelFile);
+
   // Every round, oldest first; each recomputed model is the next round's parent.
   const uploads: UploadsByRound = new Map();
   for (const [i, round] of lineage.rounds.entries()) {
     const inputs = (await next) as RoundInputs;
     next = prefetch(i + 1);
     uploads.set(`${round.taskId}:${round.round}`, inputs.records);
+    let rule = rules.get(round.taskId.toString()) ?? null;
+    const secureTask = secure.get(round.taskId.toString());
+    const secureLinks: BrokenLink[] = [];
+    if (secureTask && rule)
+      rule = await secureRoundRule(secureTask, rule, round, lineage, source, secureLinks);
     const { audited, model } = await auditRound({
       round,
       stored: storedRounds[i],
       storedLeaves: storedLeaves[i],
       parent,
-      rule: rules.get(round.taskId.toString()) ?? null,
+      rule,
       source,
       inputs,
       sites,
       commitsByHash,
       blockTimes: lineage.blockTimes,
     });
+    if (secureLinks.length > 0) {
+      audited.brokenLinks.unshift(...secureLinks);
+      audited.verdict = "failed";
+    }
     report.rounds.push(audited);
     links.push(...audited.brokenLinks);
     report.findings.push(...audited.findings);

@@ -6,6 +6,8 @@
  * on-chain hash, each masked update against its commit) and gets the recorded model's bytes; and it checks that
  * no update the aggregator stored is an unmasked one.
  */
+import { cp, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { expect } from "chai";
 import { getAddress } from "ethers";
 import { getRoundInfo } from "../../node/chain/tasks";
@@ -22,7 +24,7 @@ import {
 import { ContentStore } from "../../node/store";
 import { expectedTensors } from "../../node/model/params";
 import { useEmbeddedChain } from "../helpers/chain";
-import { makeTempDir, removeTempDir } from "../helpers/cli";
+import { makeTempDir, removeTempDir, runCli } from "../helpers/cli";
 import { CapturedOutput, smallDemoSettings } from "./helpers";
 
 describe("e2e: secure aggregation with a dropped site", function () {
@@ -101,6 +103,39 @@ describe("e2e: secure aggregation with a dropped site", function () {
       const parent = (await store.get(round.baseModelHash)) as Buffer;
       const model = aggregateMasked(context, session.spec.secureAggregation!, 2, parent, material, inputs);
       expect(hashModelBytes(model)).to.equal(round.modelHash.toLowerCase());
+
+      // The auditor's CLI does the same from the model file, and fails on a store whose material is damaged.
+      await session.saveFinalModel();
+      const verify = (store: string) =>
+        runCli(
+          [
+            "audit",
+            "verify",
+            "--model",
+            session.layout.finalModel,
+            "--rpc",
+            chain().url,
+            "--deployment",
+            session.layout.deployment,
+            "--store",
+            store,
+            "--json",
+          ],
+          { timeoutMs: 90_000 },
+        );
+      const passed = await verify(session.layout.store);
+      expect(passed.code, `audit output:\n${passed.stdout}\n${passed.stderr}`).to.equal(0);
+      const damaged = `${dir}/damaged-store`;
+      await cp(session.layout.store, damaged, { recursive: true });
+      const materialFile = path.join(damaged, "objects", unmasked.args.unmaskingHash.slice(2).toLowerCase());
+      await writeFile(
+        materialFile,
+        (materialBytes as Buffer).toString("utf8").replace('"version":1', '"version":2'),
+      );
+      const failed = await verify(damaged);
+      expect(failed.code).to.equal(1);
+      const report = JSON.parse(failed.stdout) as { firstBrokenLink: { code: string } };
+      expect(report.firstBrokenLink.code).to.equal("unmasking_material_missing");
     } finally {
       await session.close();
     }
