@@ -270,9 +270,9 @@ describe("aggregator: secure aggregation over HTTP", function () {
     let max = 0;
     a.forEach((t, i) => t.data.forEach((v, j) => (max = Math.max(max, Math.abs(v - b[i].data[j])))));
     expect(max).to.be.below(2 ** -12);
-    const material = await fetch(`${service.url}/models/${finalized.args.unmaskingHash}`).then((r) =>
+    const material = (await fetch(`${service.url}/models/${finalized.args.unmaskingHash}`).then((r) =>
       r.json(),
-    );
+    )) as { survivors: string[]; dropped: string[] };
     expect(material.survivors).to.have.length(3);
     expect(material.dropped).to.deep.equal([]);
   });
