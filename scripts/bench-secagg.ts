@@ -12,7 +12,12 @@
  *     masks of the dropped site), against summing n plaintext updates;
  *   - bytes a site sends: advertisement, shares, masked update, answer (JSON as the services would carry it).
  *
- *   npm run bench:secagg -- [--sites 5,20] [--reps 3]
+ * Then whole rounds (unless --skip-rounds), with the real processes: for each site count, the same demo (the
+ * embedded chain, `fedledger aggregator run`, one `fedledger site run` per site, real HTTP and training) runs
+ * with plaintext updates and with secure aggregation, in alternating order, and the script prints the median
+ * round time of rounds 2 and later of each and their ratio. Every site process shares this machine's cores.
+ *
+ *   npm run bench:secagg -- [--sites 5,20] [--reps 3] [--skip-rounds] [--round-notes 200] [--round-epochs 1]
  */
 import { createHash } from "node:crypto";
 import { Command, InvalidArgumentError } from "commander";
@@ -33,6 +38,14 @@ import {
   type HeldShare,
   type SecAggContext,
 } from "../node/secagg";
+import { parseDemoSettings } from "../node/demo/options";
+import { parseLogEvent, type LogEvent } from "../node/demo/processes";
+import { roundTimings } from "../node/demo/roundTimings";
+import { DemoSession } from "../node/demo/session";
+import { Writable } from "node:stream";
+import os from "node:os";
+import path from "node:path";
+import { rm } from "node:fs/promises";
 import { whole } from "./cliArgs";
 import { median } from "./stats";
 
@@ -141,12 +154,67 @@ async function measure(n: number, length: number) {
   };
 }
 
+/** One demo run's round times (rounds 2 and later) and bytes the sites uploaded, from the services' logs. */
+async function runRounds(
+  sites: number,
+  secure: boolean,
+  o: { roundNotes: number; roundEpochs: number; rounds: number },
+): Promise<{ medianRoundSeconds: number; rounds: number[] }> {
+  const out = path.join(os.tmpdir(), `fedledger-bench-secagg-${process.pid}-${sites}-${secure ? "secure" : "plain"}`);
+  const settings = parseDemoSettings({
+    sites,
+    rounds: o.rounds,
+    notesPerSite: o.roundNotes,
+    testNotesPerLang: 10,
+    localEpochs: o.roundEpochs,
+    commitWindowSeconds: 600,
+    skipBaselines: true,
+    secureAggregation: secure,
+    out,
+  });
+  const quiet = new Writable({ write: (_c, _e, done) => done() });
+  const session = await DemoSession.prepare(settings, { stdout: quiet });
+  const aggregatorEvents: LogEvent[] = [];
+  const siteEvents: LogEvent[] = [];
+  try {
+    const aggregator = await session.startAggregator();
+    aggregator.onLine((line) => {
+      const e = parseLogEvent(line);
+      if (e) aggregatorEvents.push(e);
+    });
+    for (const site of session.sites)
+      session.startSite(site).onLine((line) => {
+        const e = parseLogEvent(line);
+        if (e) siteEvents.push(e);
+      });
+    await session.follow((snap) => snap.done);
+  } finally {
+    await session.close();
+    await rm(out, { recursive: true, force: true });
+  }
+  const rounds = roundTimings(aggregatorEvents, siteEvents)
+    .filter((r) => r.round > 1)
+    .map((r) => r.seconds);
+  return { medianRoundSeconds: median(rounds), rounds };
+}
+
 async function main(): Promise<void> {
   const opts = new Command("bench-secagg")
     .option("--sites <list>", "site counts", siteCounts, [5, 20])
     .option("--reps <n>", "repetitions per site count (medians)", whole(1, 20), 3)
+    .option("--skip-rounds", "measure the cryptography only, not whole rounds")
+    .option("--round-notes <n>", "training notes per site in the round runs", whole(10, 100_000), 200)
+    .option("--round-epochs <n>", "local epochs in the round runs", whole(1, 100), 1)
+    .option("--rounds <n>", "rounds per run (round 1, with the start-up, is not counted)", whole(2, 50), 4)
     .parse()
-    .opts<{ sites: number[]; reps: number }>();
+    .opts<{
+      sites: number[];
+      reps: number;
+      skipRounds?: boolean;
+      roundNotes: number;
+      roundEpochs: number;
+      rounds: number;
+    }>();
   const length = expectedTensors(defaultSpec()).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
   const results = [];
   for (const n of opts.sites) {
@@ -193,7 +261,37 @@ async function main(): Promise<void> {
         `(linear growth would be ×${((b.sites - 1) / (a.sites - 1)).toFixed(2)}: one pairwise mask per other site)`,
     );
   }
-  console.log(JSON.stringify({ values: length, results }, null, 2));
+  const roundResults = [];
+  if (!opts.skipRounds) {
+    console.log(
+      `\nWhole rounds through the real processes (${opts.roundNotes} notes per site, ${opts.roundEpochs} epoch(s), ` +
+        `rounds 2–${opts.rounds}; all processes share this machine's ${os.cpus().length} cores):`,
+    );
+    console.log("sites  plaintext round s  secure round s  ratio");
+    for (const [i, n] of opts.sites.entries()) {
+      // Alternate which kind runs first, so that drift on the machine hits both alike.
+      const order = i % 2 === 0 ? [false, true] : [true, false];
+      const runs = new Map<boolean, Awaited<ReturnType<typeof runRounds>>>();
+      for (const secure of order) runs.set(secure, await runRounds(n, secure, opts));
+      const plain = runs.get(false) as Awaited<ReturnType<typeof runRounds>>;
+      const secure = runs.get(true) as Awaited<ReturnType<typeof runRounds>>;
+      const ratio = secure.medianRoundSeconds / plain.medianRoundSeconds;
+      roundResults.push({ sites: n, plaintext: plain, secure, ratio });
+      console.log(
+        `${String(n).padStart(5)}  ${plain.medianRoundSeconds.toFixed(2).padStart(17)}  ${secure.medianRoundSeconds
+          .toFixed(2)
+          .padStart(14)}  ${ratio.toFixed(2).padStart(5)}`,
+      );
+    }
+    console.log("(target: ≤ 1.25× plaintext round time at 5 sites)");
+  }
+  console.log(JSON.stringify({ values: length, results, rounds: roundResults }, null, 2));
 }
 
-void main();
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

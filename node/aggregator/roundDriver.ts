@@ -105,6 +105,11 @@ export class RoundDriver {
     return { state: this.state, lastError: this.lastError };
   }
 
+  /** Runs the next step now instead of after the poll interval (when a round may be ready to close). */
+  nudge(): void {
+    this.wake?.();
+  }
+
   /** Asks the loop to stop after the current step. */
   stop(): void {
     this.stopRequested = true;

@@ -45,6 +45,8 @@ export interface SecAggCoordinatorDependencies {
   params: SecAggParameters;
   /** The task's commit window, in seconds (the stages close at fixed fractions of it). */
   commitWindowSeconds: number;
+  /** Called when every survivor has answered, so the driver closes the round without waiting for its poll. */
+  onAllAnswered?: () => void;
 }
 
 /** A stage's list as relayed to the sites. */

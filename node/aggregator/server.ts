@@ -249,7 +249,7 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
     res.json(
       request
         ? { ready: true, survivors: request.survivors, dropped: request.dropped }
-        : { ready: false, closesAt: round.deadline },
+        : { ready: false, closesAt: round.deadline, roundOpen: round.status === "Open" },
     );
   });
   app.put(`${secaggBase}/unmasking`, json, async (req, res) => {

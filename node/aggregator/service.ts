@@ -181,6 +181,7 @@ export async function startAggregatorService(
       log,
       params: secureSpec,
       commitWindowSeconds: task.commitWindowSeconds,
+      onAllAnswered: () => driver.nudge(),
     }),
     params: secureSpec,
     layout,

@@ -102,7 +102,7 @@ export function readMasked(bytes: Uint8Array, layout: readonly TensorLayout[], r
     throw new SecAggError("bad_material", `a masked update does not fit the task: ${(err as Error).message}`);
   }
   const data = readTensorData(bytes, entries[0]) as Int32Array;
-  return new Uint32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  return new Uint32Array(data.buffer, data.byteOffset, data.length);
 }
 
 /** One survivor's masked update and committed sample count. */
@@ -146,15 +146,13 @@ export function aggregateMasked(
     at += e.size;
   }
   const total = Number(weights.reduce((a, b) => a + b, 0n));
-  const sums: DeltaSums = {
-    header,
-    offsets,
-    sums: Float64Array.from(sum.subarray(0, n), (q) => q * scale),
-    total,
-  };
+  const values = new Float64Array(n);
+  for (let j = 0; j < n; j++) values[j] = sum[j] * scale;
+  const sums: DeltaSums = { header, offsets, sums: values, total };
   let divisor: number | Float64Array = total;
   if (sparse) {
-    const w = Float64Array.from(sum.subarray(n), (q) => q);
+    const w = new Float64Array(n);
+    for (let j = 0; j < n; j++) w[j] = sum[n + j];
     // A value no site changed has S = 0 and keeps the parent's; W = 0 with S ≠ 0 cannot come from honest sites.
     for (let j = 0; j < n; j++)
       if (w[j] === 0 && sums.sums[j] !== 0)

@@ -87,9 +87,12 @@ async function waitFor(rt: SiteRuntime, task: SiteTask, round: RoundInfo, where:
     if (Date.now() / 1000 >= round.deadline)
       throw new SecureRoundUnavailable("the round's commit window closed before the stage did");
     if (rt.signal.aborted) throw new SecureRoundUnavailable("the site service is stopping");
-    await sleep(Math.min(rt.pollIntervalMs, 1_000), rt.signal);
+    await sleep(Math.min(rt.pollIntervalMs, STAGE_POLL_MS), rt.signal);
   }
 }
+
+/** How often a site looks at a secure-aggregation stage it waits for (at most its poll interval). */
+const STAGE_POLL_MS = 200;
 
 function state(rt: SiteRuntime, task: SiteTask, round: RoundInfo): SecureRoundState | undefined {
   return rt.secureRounds.get(roundKey(task, round));
@@ -248,7 +251,8 @@ export async function answerUnmaskingOnce(
   const { body } = await requestAggregatorJson(task.aggregator, path(task, round.round, "unmasking"), {
     retries: 2,
   });
-  if ((body as { ready?: unknown } | undefined)?.ready !== true) return false;
+  if ((body as { ready?: unknown } | undefined)?.ready !== true)
+    return (body as { roundOpen?: unknown } | undefined)?.roundOpen === false;
   const { ready: _ready, ...fields } = body as Record<string, unknown>;
   const parsed = parseUnmaskingRequest(fields);
   const refuse = (code: string, reason: string) => {
@@ -297,6 +301,17 @@ export async function answerUnmaskingOnce(
     }),
   );
   return true;
+}
+
+/**
+ * After uploading: waits for the unmasking request and answers it, looking every 200 ms, until answered, the
+ * round has closed, or the service stops. A request that names dropped sites waits for the commit window's end.
+ */
+export async function awaitUnmasking(rt: SiteRuntime, task: SiteTask, round: RoundInfo): Promise<void> {
+  while (!rt.signal.aborted) {
+    if (await answerUnmaskingOnce(rt, task, round, 0)) return;
+    await sleep(Math.min(rt.pollIntervalMs, STAGE_POLL_MS), rt.signal);
+  }
 }
 
 /** Forgets the secrets of a round that is over. */

@@ -12,7 +12,7 @@ import { signUpdate } from "../fl";
 import { siteEvent } from "./events";
 import { prepareUpdate, type PreparedUpdate } from "./prepareUpdate";
 import { privacySpend } from "./privacySpend";
-import { prepareMaskedUpdate, SecureRoundUnavailable } from "./securePart";
+import { awaitUnmasking, prepareMaskedUpdate, SecureRoundUnavailable } from "./securePart";
 import type { SiteRuntime, SiteTask } from "./runtime";
 import type { RoundRecord } from "./state";
 
@@ -394,5 +394,7 @@ async function takeSecurePart(
     saved.record = result;
   }
   checkStop(rt);
-  return deliverUpdate(rt, task, saved.record, saved.bytes, true);
+  const outcome = await deliverUpdate(rt, task, saved.record, saved.bytes, true);
+  if (outcome === "uploaded") await awaitUnmasking(rt, task, round);
+  return outcome;
 }

@@ -7,11 +7,14 @@ import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellma
 import { expect } from "chai";
 import { HDNodeWallet, Mnemonic, verifyTypedData } from "ethers";
 import { Prng } from "../../node/model/prng";
+import { encodeModel, type NamedTensor } from "../../node/model/format";
 import {
   advertiseKeys,
+  aggregateMasked,
   answerUnmasking,
   buildUnmaskingMaterial,
   createRoundSecrets,
+  maskDelta,
   maskUpdate,
   openShare,
   quantize,
@@ -22,6 +25,32 @@ import {
 } from "../../node/secagg";
 
 // ---- the document's primitives, re-implemented ----
+
+/** FLM1 by hand (docs/verification.md, section 1): every tensor's name and float32 or int32 values. */
+function readFlm1(file: Buffer): { name: string; values: number[] }[] {
+  expect(file.subarray(0, 4).toString("latin1")).to.equal("FLM1");
+  const count = file.readUInt32LE(4);
+  let at = 8;
+  const entries: { name: string; dtype: number; size: number }[] = [];
+  for (let t = 0; t < count; t++) {
+    const nameLength = file.readUInt16LE(at);
+    const name = file.subarray(at + 2, at + 2 + nameLength).toString("utf8");
+    at += 2 + nameLength;
+    const [dtype, rank] = [file[at], file[at + 1]];
+    at += 2;
+    let size = 1;
+    for (let d = 0; d < rank; d++, at += 4) size *= file.readUInt32LE(at);
+    entries.push({ name, dtype, size });
+  }
+  at = Math.ceil(at / 8) * 8;
+  return entries.map((e) => {
+    const values = Array.from({ length: e.size }, (_, i) =>
+      e.dtype === 1 ? file.readFloatLE(at + 4 * i) : file.readInt32LE(at + 4 * i),
+    );
+    at += 4 * e.size;
+    return { name: e.name, values };
+  });
+}
 
 function hkdf(ikm: Buffer, salt: Buffer, info: Buffer, length: number): Buffer {
   const prk = createHmac("sha256", salt).update(ikm).digest();
@@ -205,5 +234,97 @@ describe("secure aggregation: an independent verifier rebuilds the sum from the 
     expect(okm.toString("hex")).to.equal(
       "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
     );
+  });
+
+  it("recomputes a sparse-FedAvg model from masked FLM1 updates as docs/verification.md section 8 says", async function () {
+    const domain = {
+      chainId: 31337n,
+      ledger: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      taskId: 3n,
+      round: 2,
+    };
+    const params = { scaleBits: 16, clip: 1, threshold: 2 };
+    const layout = [
+      { name: "b", dtype: "float32" as const, shape: [3] },
+      { name: "a", dtype: "float32" as const, shape: [2, 2] },
+    ];
+    const tensors = (seed: number, zeroFrom: number): NamedTensor[] =>
+      layout.map((l) => {
+        const prng = new Prng(seed, l.name);
+        const n = l.shape.reduce((x, y) => x * y, 1);
+        return {
+          ...l,
+          data: Float32Array.from({ length: n }, (_, j) => (j >= zeroFrom ? 0 : prng.next() - 0.5)),
+        };
+      });
+    const parent = encodeModel(tensors(99, 9));
+    const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+    const wallets = [0, 1, 2].map((i) => HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${30 + i}`));
+    const secrets = wallets.map((w) => createRoundSecrets(w.address));
+    const ads = await Promise.all(secrets.map((x, i) => advertiseKeys(domain, x, wallets[i])));
+    const held: HeldShare[][] = secrets.map(() => []);
+    secrets.forEach((x, i) => {
+      const { encrypted, own } = shareSecrets(domain, params, x, ads);
+      held[i].push(own);
+      for (const e of encrypted) {
+        const j = wallets.findIndex((w) => w.address === e.to);
+        held[j].push(openShare(domain, secrets[j], ads, e));
+      }
+    });
+    // Sites 0 and 1 upload (site 1 leaves the last values of each tensor untouched); site 2 drops out after sharing.
+    const weights = [30, 50];
+    const inputs = [0, 1].map((i) => ({
+      site: wallets[i].address,
+      numSamples: weights[i],
+      bytes: maskDelta(
+        domain,
+        params,
+        2,
+        secrets[i],
+        ads,
+        encodeModel(tensors(i, i === 1 ? 2 : 9)),
+        layout,
+        weights[i],
+        () => 0.5,
+      ),
+    }));
+    const request = { survivors: inputs.map((u) => u.site), dropped: [wallets[2].address] };
+    const answers = [0, 1].map((i) =>
+      answerUnmasking(
+        params,
+        secrets[i],
+        held[i],
+        ads.map((a) => a.site),
+        request,
+        (x) => request.survivors.includes(x),
+      ),
+    );
+    const material = buildUnmaskingMaterial(domain, params, ads, request, answers);
+
+    // Section 8: the masked words of each update, their unmasked sum, then the rule's finish per value.
+    const masked = new Map(
+      inputs.map((u) => {
+        const [only] = readFlm1(u.bytes);
+        expect(only.name).to.equal("secagg.masked");
+        return [u.site, Uint32Array.from(only.values, (v) => v >>> 0)];
+      }),
+    );
+    const ctx = context(domain.chainId, domain.ledger, domain.taskId, domain.round);
+    const sum = Int32Array.from(auditorSum(ctx, domain, material, masked), (w) => w | 0);
+    const parentTensors = readFlm1(parent);
+    const n = parentTensors.reduce((k, t) => k + t.values.length, 0);
+    const expected: number[] = [];
+    let j = 0;
+    for (const t of parentTensors)
+      for (const p of t.values) {
+        const S = sum[j] / 2 ** params.scaleBits;
+        const W = sum[n + j];
+        expected.push(S === 0 ? p : Math.fround(p + S / W));
+        j++;
+      }
+    const recorded = aggregateMasked(domain, params, 2, parent, material, inputs);
+    const got = readFlm1(Buffer.from(recorded)).flatMap((t) => t.values);
+    expect(got).to.deep.equal(expected);
+    expect(sum[2 * n - 1], "the value site 1 left untouched has site 0's weight only").to.equal(30);
   });
 });
