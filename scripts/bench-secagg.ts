@@ -160,7 +160,10 @@ async function runRounds(
   secure: boolean,
   o: { roundNotes: number; roundEpochs: number; rounds: number },
 ): Promise<{ medianRoundSeconds: number; rounds: number[] }> {
-  const out = path.join(os.tmpdir(), `fedledger-bench-secagg-${process.pid}-${sites}-${secure ? "secure" : "plain"}`);
+  const out = path.join(
+    os.tmpdir(),
+    `fedledger-bench-secagg-${process.pid}-${sites}-${secure ? "secure" : "plain"}`,
+  );
   const settings = parseDemoSettings({
     sites,
     rounds: o.rounds,

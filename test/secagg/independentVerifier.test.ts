@@ -7,7 +7,8 @@ import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellma
 import { expect } from "chai";
 import { HDNodeWallet, Mnemonic, verifyTypedData } from "ethers";
 import { Prng } from "../../node/model/prng";
-import { encodeModel, type NamedTensor } from "../../node/model/format";
+import { finishAggregate } from "../../node/fl/deltaSums";
+import { encodeModel, readModelHeader, type NamedTensor } from "../../node/model/format";
 import {
   advertiseKeys,
   aggregateMasked,
@@ -326,5 +327,30 @@ describe("secure aggregation: an independent verifier rebuilds the sum from the 
     const got = readFlm1(Buffer.from(recorded)).flatMap((t) => t.values);
     expect(got).to.deep.equal(expected);
     expect(sum[2 * n - 1], "the value site 1 left untouched has site 0's weight only").to.equal(30);
+  });
+
+  it("the worked example of docs/verification.md section 8 gives its numbers", function () {
+    const parent = encodeModel([
+      { name: "w", dtype: "float32", shape: [3], data: Float32Array.from([0.5, -1, 2]) },
+    ]);
+    const q = Int32Array.from([131072, -327680, 0, 40, 40, 0]);
+    expect(Buffer.from(q.buffer).toString("hex")).to.equal(
+      "00000200" + "0000fbff" + "00000000" + "28000000" + "28000000" + "00000000",
+    );
+    const header = readModelHeader(parent);
+    const sums = {
+      header,
+      offsets: [0],
+      sums: Float64Array.from([q[0], q[1], q[2]], (v) => v / 2 ** 16),
+      total: 40,
+    };
+    const model = finishAggregate(parent, sums, Float64Array.from([q[3], q[4], q[5]]));
+    const values = readFlm1(Buffer.from(model))[0].values;
+    expect(values).to.deep.equal([Math.fround(0.55), -1.125, 2]);
+    expect(
+      Buffer.from(Float32Array.from([values[0]]).buffer)
+        .readUInt32LE(0)
+        .toString(16),
+    ).to.equal("3f0ccccd");
   });
 });
