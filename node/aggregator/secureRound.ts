@@ -17,7 +17,6 @@ import { AggregationError, buildUpdateTree, canonicalJson, commitLeaf, type Tens
 import {
   aggregateMasked,
   buildUnmaskingMaterial,
-  readMasked,
   SecAggError,
   type KeyAdvertisement,
   type SecAggParameters,
@@ -25,7 +24,7 @@ import {
   type UnmaskingMaterial,
   type UnmaskingRequest,
 } from "../secagg";
-import type { ContentStore, UploadRecord } from "../store";
+import { StoreCorruptionError, type ContentStore, type UploadRecord } from "../store";
 import type { AggregatorLedger } from "./ledgerPort";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
@@ -57,12 +56,11 @@ export interface SecureCloseDependencies {
 
 const lower = (a: string) => a.toLowerCase();
 
-/** The stored uploads of shared sites that match their commits and fit the task; and the committed ones missing. */
+/** The stored uploads of shared sites that match their commits; and the shared sites that committed but have none. */
 async function survivorsOf(
   deps: SecureCloseDependencies,
   round: RoundInfo,
   shared: readonly string[],
-  ruleId: number,
 ): Promise<{ survivors: UploadRecord[]; missing: string[] }> {
   const { taskId, ledger, store } = deps;
   const inShared = new Set(shared.map(lower));
@@ -76,14 +74,9 @@ async function survivorsOf(
       continue;
     }
     if (byLeaf.get(lower(u.site)) !== commitLeaf(u.site, u.updateHash, BigInt(u.numSamples))) continue;
-    const bytes = await store.get(u.updateHash);
-    try {
-      if (!bytes) throw new SecAggError("bad_material", "the update is missing from the store");
-      readMasked(bytes, deps.secure.layout, ruleId);
-      survivors.push(u);
-    } catch (err) {
-      deps.exclude(round.round, u.site, (err as Error).message);
-    }
+    // The upload's bytes were checked against its commit and the masked layout when accepted; they are read
+    // (and their hash checked again) when the sum is computed.
+    survivors.push(u);
   }
   const have = new Set(survivors.map((u) => lower(u.site)));
   const missing = shared.filter((s, i) => !/^0x0{64}$/.test(leaves[i]) && !have.has(lower(s)));
@@ -147,7 +140,7 @@ export async function closeSecureRound(
   const shared = sharedView.ready ? sharedView.value : [];
   if (!request) {
     if (!sharedView.ready) return false;
-    const { survivors, missing } = await survivorsOf(deps, round, shared, ruleId);
+    const { survivors, missing } = await survivorsOf(deps, round, shared);
     if (missing.length > 0)
       return abort(
         ABORT_REASON_IDS.unmaskingFailed,
@@ -194,8 +187,19 @@ export async function closeSecureRound(
   }
   const inputs = [];
   for (const r of records) {
-    const bytes = await store.get(r.updateHash);
-    if (!bytes) throw new AggregationError(`update ${r.updateHash} of ${r.site} vanished from the store`);
+    // A survivor's update cannot be left out of a masked sum: one the store lost or damaged fails the round.
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await store.get(r.updateHash);
+    } catch (err) {
+      if (!(err instanceof StoreCorruptionError)) throw err;
+    }
+    if (!bytes)
+      return abort(
+        ABORT_REASON_IDS.unmaskingFailed,
+        records.length,
+        `the masked update of survivor ${r.site} is missing or damaged in the store`,
+      );
     inputs.push({ site: r.site, numSamples: BigInt(r.numSamples), bytes });
   }
   let model: Uint8Array;

@@ -6,13 +6,14 @@
  * on-chain hash, each masked update against its commit) and gets the recorded model's bytes; and it checks that
  * no update the aggregator stored is an unmasked one.
  */
-import { cp, writeFile } from "node:fs/promises";
+import { cp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { getAddress } from "ethers";
 import { getRoundInfo } from "../../node/chain/tasks";
 import { commitLeaf } from "../../node/fl";
 import { hashModelBytes } from "../../node/model/format";
+import { parseLogEvent } from "../../node/demo/processes";
 import { DemoSession } from "../../node/demo/session";
 import {
   aggregateMasked,
@@ -100,6 +101,25 @@ describe("e2e: secure aggregation with a dropped site", function () {
         const small = words.filter((w) => Math.abs(w) < 2 ** 24).length / words.length;
         expect(small, `share of small words in the stored update of ${site}`).to.be.below(0.05);
       }
+      // No site's plaintext delta left it: the hash each site logged for its trained delta names no object in the
+      // aggregator's store, no commit on the chain, and appears nowhere in the aggregator's log.
+      const plaintextHashes: string[] = [];
+      for (const site of session.sites) {
+        const log = await readFile(path.join(session.layout.logsDir, `${site.id}.log`), "utf8");
+        for (const line of log.split("\n")) {
+          const event = parseLogEvent(line);
+          if (event?.event === "trained") plaintextHashes.push(String(event.updateHash));
+        }
+      }
+      expect(plaintextHashes.length, "each site that trained logged its delta's hash").to.be.at.least(2);
+      const aggregatorLog = await readFile(path.join(session.layout.logsDir, "aggregator.log"), "utf8");
+      const commits = await ledger.queryFilter(ledger.filters.UpdateCommitted(taskId));
+      for (const h of plaintextHashes) {
+        expect(await store.has(h), `object ${h}`).to.equal(false);
+        expect(aggregatorLog.includes(h.slice(2))).to.equal(false);
+        expect(commits.some((c) => c.args.updateHash.toLowerCase() === h.toLowerCase())).to.equal(false);
+      }
+
       const parent = (await store.get(round.baseModelHash)) as Buffer;
       const model = aggregateMasked(context, session.spec.secureAggregation!, 2, parent, material, inputs);
       expect(hashModelBytes(model)).to.equal(round.modelHash.toLowerCase());
