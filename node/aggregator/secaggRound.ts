@@ -62,7 +62,17 @@ const json = (v: unknown) => `${JSON.stringify(v)}\n`;
 
 /** Relays one task's secure-aggregation messages; see the module comment. */
 export class SecAggCoordinator {
+  /** The Active site count, read at most once a second while a stage waits for every site. */
+  private active: { at: number; count: number } | undefined;
+
   constructor(private readonly deps: SecAggCoordinatorDependencies) {}
+
+  private async activeSites(): Promise<number> {
+    const now = Date.now();
+    if (!this.active || now - this.active.at > 1_000)
+      this.active = { at: now, count: (await this.deps.ledger.snapshot(this.deps.taskId)).activeSites };
+    return this.active.count;
+  }
 
   /** The round's context (what binds every key and signature to it). */
   context(round: number): SecAggContext {

@@ -18,7 +18,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { getAddress, isAddress, isError } from "ethers";
-import { describeChainError } from "../chain";
+import { describeChainError, type RoundInfo } from "../chain";
 import { normaliseHash, StoreCorruptionError, type ContentStore } from "../store";
 import { acceptUpload, type AcceptUploadDependencies, type ReadBody } from "./acceptUpload";
 import { ApiError } from "./apiError";
@@ -205,6 +205,7 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
     res.json(await roundStatus(deps, Number(round)));
   });
 
+  const roundCache = new Map<number, { at: number; round: RoundInfo }>();
   const secaggRoute = async (req: Request) => {
     const task = parsePositiveInteger(String(req.params.task), (1n << 256n) - 1n);
     const number = parsePositiveInteger(String(req.params.round), 0xffffffffn);
@@ -214,28 +215,64 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
       throw new ApiError("unknown_task", `this aggregator serves task ${deps.taskId}, not task ${task}`);
     if (!deps.secagg)
       throw new ApiError("no_secure_aggregation", `task ${deps.taskId} does not use secure aggregation`);
-    const round = await deps.ledger.round(deps.taskId, Number(number));
+    // Sites poll the stages several times a second: a GET reads the round from the chain at most twice a second.
+    const cached = roundCache.get(Number(number));
+    const fresh = req.method === "GET" && cached && Date.now() - cached.at < 500;
+    const round = fresh ? cached.round : await deps.ledger.round(deps.taskId, Number(number));
+    if (!fresh) roundCache.set(Number(number), { at: Date.now(), round });
+    if (roundCache.size > 8) roundCache.delete(roundCache.keys().next().value as number);
     if (round.status === "None")
       throw new ApiError("unknown_round", `round ${number} of task ${task} has not been opened`);
     return { secagg: deps.secagg, round, now: Math.floor(Date.now() / 1000) };
   };
   const json = express.json({ limit: "1mb" });
   const secaggBase = "/tasks/:task/rounds/:round/secagg";
-  app.put(`${secaggBase}/advertisement`, json, async (req, res) => {
-    const { secagg, round, now } = await secaggRoute(req);
-    const { created } = await secagg.advertise(round, req.body, now);
-    res.status(created ? 201 : 200).json({ accepted: true, created });
-  });
+  // Every refused secure-aggregation message is logged with its code and sender (never its content).
+  const logRefusals =
+    (stage: string, handler: (req: Request, res: Response) => Promise<void>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      try {
+        await handler(req, res);
+      } catch (err) {
+        const api = toApiError(err);
+        const body = (req.body ?? {}) as { site?: unknown; from?: unknown; answer?: { from?: unknown } };
+        const site = [body.site, body.from, body.answer?.from].find(
+          (v): v is string => typeof v === "string",
+        );
+        deps.log(api.status >= 500 ? "error" : "warn", "secagg_message_rejected", {
+          task: req.params.task,
+          round: req.params.round,
+          stage,
+          site: site?.slice(0, 42),
+          error: api.code,
+          message: api.message,
+        });
+        throw err;
+      }
+    };
+  app.put(
+    `${secaggBase}/advertisement`,
+    json,
+    logRefusals("advertise", async (req, res) => {
+      const { secagg, round, now } = await secaggRoute(req);
+      const { created } = await secagg.advertise(round, req.body, now);
+      res.status(created ? 201 : 200).json({ accepted: true, created });
+    }),
+  );
   app.get(`${secaggBase}/advertisements`, async (req, res) => {
     const { secagg, round, now } = await secaggRoute(req);
     const view = await secagg.advertisements(round, now);
     res.json(view.ready ? { ready: true, advertisements: view.value } : view);
   });
-  app.put(`${secaggBase}/shares`, json, async (req, res) => {
-    const { secagg, round, now } = await secaggRoute(req);
-    const { created } = await secagg.submitShares(round, req.body, now);
-    res.status(created ? 201 : 200).json({ accepted: true, created });
-  });
+  app.put(
+    `${secaggBase}/shares`,
+    json,
+    logRefusals("share", async (req, res) => {
+      const { secagg, round, now } = await secaggRoute(req);
+      const { created } = await secagg.submitShares(round, req.body, now);
+      res.status(created ? 201 : 200).json({ accepted: true, created });
+    }),
+  );
   app.get(`${secaggBase}/shares/:site`, async (req, res) => {
     const { secagg, round, now } = await secaggRoute(req);
     const site = String(req.params.site);
@@ -252,11 +289,15 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
         : { ready: false, closesAt: round.deadline, roundOpen: round.status === "Open" },
     );
   });
-  app.put(`${secaggBase}/unmasking`, json, async (req, res) => {
-    const { secagg, round } = await secaggRoute(req);
-    const { created } = await secagg.submitAnswer(round, req.body);
-    res.status(created ? 201 : 200).json({ accepted: true, created });
-  });
+  app.put(
+    `${secaggBase}/unmasking`,
+    json,
+    logRefusals("unmask", async (req, res) => {
+      const { secagg, round } = await secaggRoute(req);
+      const { created } = await secagg.submitAnswer(round, req.body);
+      res.status(created ? 201 : 200).json({ accepted: true, created });
+    }),
+  );
 
   if (deps.ledgerRoutes) app.use("/ledger", deps.ledgerRoutes);
 

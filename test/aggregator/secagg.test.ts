@@ -69,6 +69,7 @@ describe("aggregator: secure aggregation over HTTP", function () {
   let dir: string;
   let service: AggregatorService;
   let chainId: bigint;
+  const logged: Record<string, unknown>[] = [];
 
   const base = (round: number) => `/tasks/${task}/rounds/${round}/secagg`;
   const call = (method: "GET" | "PUT", where: string, body?: unknown, raw?: string) =>
@@ -108,6 +109,7 @@ describe("aggregator: secure aggregation over HTTP", function () {
       genesis,
       store: dir,
       uploadGraceSeconds: 2,
+      log: (level, event, fields) => logged.push({ level, event, ...fields }),
     });
     await until("round 1", async () => ((await ledger.getTask(task)).currentRound === 1n ? true : undefined));
   });
@@ -275,6 +277,19 @@ describe("aggregator: secure aggregation over HTTP", function () {
     )) as { survivors: string[]; dropped: string[] };
     expect(material.survivors).to.have.length(3);
     expect(material.dropped).to.deep.equal([]);
+    // Every refusal was logged with its code, and no log line carries a message's content.
+    const codes = new Set(logged.filter((l) => l.event === "secagg_message_rejected").map((l) => l.error));
+    for (const code of [
+      "bad_message",
+      "bad_signature",
+      "not_active_site",
+      "duplicate",
+      "stage_pending",
+      "not_in_round",
+    ])
+      expect(codes.has(code), code).to.equal(true);
+    const text = JSON.stringify(logged, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+    for (const share of sent.flat()) expect(text.includes(share.ciphertext.slice(2, 40))).to.equal(false);
   });
 
   it("aborts with reason 3 when fewer survivors than the threshold remain", async function () {

@@ -113,8 +113,8 @@ describe("fedledger audit (CLI)", function () {
       await new Promise((resolve) => proxy.close(resolve));
     }
     const count = (method: string) => methods.filter((m) => m === method).length;
-    // Five event types of the task, SiteProposed and SiteStatusChanged of the registry.
-    expect(count("eth_getLogs")).to.equal(7);
+    // Six event types of the task (RoundUnmasked included), SiteProposed and SiteStatusChanged of the registry.
+    expect(count("eth_getLogs")).to.equal(8);
     expect(requests).to.be.below(methods.length / 2);
   });
 
