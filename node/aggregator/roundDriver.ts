@@ -18,14 +18,14 @@
  */
 import { ABORT_REASON_IDS, type AbortReasonId, describeChainError, type RoundInfo } from "../chain";
 import { FedledgerError } from "../errors";
-import { buildUpdateTree, commitLeaf, AggregationError, getAggregationRule, checkFinite } from "../fl";
+import { commitLeaf, AggregationError, getAggregationRule, checkFinite } from "../fl";
 import { readModelHeader } from "../model/format";
 import type { ContentStore, UploadRecord } from "../store";
 import type { AggregatorLedger, ChainSnapshot } from "./ledgerPort";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
 import type { RoundGates } from "./roundGates";
-import { finiteProblem, roundMetricsDocument } from "./roundMetrics";
+import { finiteProblem, recordRound, roundMetricsDocument } from "./roundMetrics";
 import { closeSecureRound, type SecureRoundSettings } from "./secureRound";
 
 export { roundMetricsDocument };
@@ -363,7 +363,7 @@ export class RoundDriver {
     deadlinePassed: boolean,
     ruleId: number,
   ): Promise<boolean> {
-    const { taskId, store, log, ledger } = this.deps;
+    const { store } = this.deps;
     const usable = await this.usableUploads(round.round);
     if (usable.length < round.minSitesPerRound) {
       if (!deadlinePassed) return false;
@@ -389,53 +389,15 @@ export class RoundDriver {
       if (!deadlinePassed) return false;
       return this.abort(round, 2, included.length);
     }
-    const model = aggregated.model;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.deps.metrics.aggregationSeconds.observe(seconds);
-    const modelHash = await store.put(model);
-    const tree = buildUpdateTree(
-      included.map((u) => ({ site: u.site, updateHash: u.updateHash, numSamples: BigInt(u.numSamples) })),
+    // Checked on the chain right before sending: a previous process may have finished this round already.
+    return recordRound(
+      { ...this.deps, send: (action, write) => this.send(action, write) },
+      round,
+      aggregated.model,
+      included,
+      seconds,
     );
-    const metricsHash = await store.put(
-      Buffer.from(roundMetricsDocument(taskId, round, modelHash, tree.root, included), "utf8"),
-    );
-    log("info", "round_aggregated", {
-      task: taskId,
-      round: round.round,
-      modelHash,
-      updatesRoot: tree.root,
-      included: included.length,
-      seconds: Number(seconds.toFixed(3)),
-    });
-
-    // Check the chain right before sending: a previous process may have finished this round already.
-    // A model hash recorded before (by another task's genesis, or an unchanged model) does not stop the
-    // round: the ledger keeps the hash's first record and the round's own record names its model.
-    const fresh = await ledger.round(taskId, round.round);
-    if (fresh.status !== "Open") {
-      log("info", "round_already_closed", { task: taskId, round: round.round, status: fresh.status });
-      return true;
-    }
-    const ledgerSeconds = await this.send("finalize_round", () =>
-      ledger.finalizeRound(taskId, round.round, {
-        modelHash,
-        updatesRoot: tree.root,
-        includedCount: included.length,
-        metricsHash,
-      }),
-    );
-    this.deps.metrics.roundsFinalized.inc();
-    log("info", "round_finalized", {
-      task: taskId,
-      round: round.round,
-      modelHash,
-      parentModelHash: round.baseModelHash,
-      updatesRoot: tree.root,
-      included: included.length,
-      metricsHash,
-      ledgerSeconds,
-    });
-    return true;
   }
 
   private async abort(round: RoundInfo, reason: AbortReasonId, usable: number): Promise<boolean> {

@@ -116,6 +116,29 @@ export class SecAggCoordinator {
       throw new ApiError("round_not_open", `round ${round.round} is ${round.status}`);
   }
 
+  /**
+   * Stores the list that closes a stage (the first stored list wins, so every caller gets the same one) and
+   * logs the closing; an empty list means fewer than `threshold` sites took part.
+   */
+  private async closeStage<T>(round: number, stage: string, name: string, list: T[]): Promise<T[]> {
+    const { created, text } = await this.deps.store.putRoundMessage(
+      this.deps.taskId,
+      round,
+      name,
+      json(list),
+    );
+    const value = JSON.parse(text) as T[];
+    if (created)
+      this.deps.log(value.length > 0 ? "info" : "warn", "secagg_stage_closed", {
+        task: this.deps.taskId,
+        round,
+        stage,
+        sites: value.length,
+        threshold: this.deps.params.threshold,
+      });
+    return value;
+  }
+
   /** Stage 1: records a site's signed advertisement. */
   async advertise(round: RoundInfo, body: unknown, now: number): Promise<{ created: boolean }> {
     this.requireOpen(round);
@@ -171,25 +194,10 @@ export class SecAggCoordinator {
     if (frozen) return { ready: true, value: frozen };
     const ads = await this.all<KeyAdvertisement>(round.round, "advertisement");
     const end = this.stageEnds(round).advertise;
-    const everyone =
-      ads.length > 0 && ads.length >= (await this.deps.ledger.snapshot(this.deps.taskId)).activeSites;
+    const everyone = ads.length > 0 && ads.length >= (await this.activeSites());
     if (!everyone && now < end) return { ready: false, closesAt: end };
     const list = ads.length >= this.deps.params.threshold ? sortAds(ads) : [];
-    const { text } = await this.deps.store.putRoundMessage(
-      this.deps.taskId,
-      round.round,
-      "advertisements",
-      json(list),
-    );
-    const value = JSON.parse(text) as KeyAdvertisement[];
-    this.deps.log(value.length > 0 ? "info" : "warn", "secagg_stage_closed", {
-      task: this.deps.taskId,
-      round: round.round,
-      stage: "advertise",
-      sites: value.length,
-      threshold: this.deps.params.threshold,
-    });
-    return { ready: true, value };
+    return { ready: true, value: await this.closeStage(round.round, "advertise", "advertisements", list) };
   }
 
   /** Stage 2: records a site's signed shares for the other advertisers. */
@@ -250,21 +258,7 @@ export class SecAggCoordinator {
     const senders = (await this.all<{ from: string }>(round.round, "shares")).map((m) => getAddress(m.from));
     if (senders.length < ads.value.length && now < end) return { ready: false, closesAt: end };
     const list = senders.length >= this.deps.params.threshold ? sortSites(senders) : [];
-    const { text } = await this.deps.store.putRoundMessage(
-      this.deps.taskId,
-      round.round,
-      "shared",
-      json(list),
-    );
-    const value = JSON.parse(text) as string[];
-    this.deps.log(value.length > 0 ? "info" : "warn", "secagg_stage_closed", {
-      task: this.deps.taskId,
-      round: round.round,
-      stage: "share",
-      sites: value.length,
-      threshold: this.deps.params.threshold,
-    });
-    return { ready: true, value };
+    return { ready: true, value: await this.closeStage(round.round, "share", "shared", list) };
   }
 
   /** The shared set's advertisements, in site order (empty before the share stage closed). */

@@ -13,7 +13,7 @@
  *      finalises with the material's hash (finalizeMaskedRound). Otherwise the round is aborted, reason 3.
  */
 import { ABORT_REASON_IDS, type AbortReasonId, type RoundInfo } from "../chain";
-import { AggregationError, buildUpdateTree, canonicalJson, commitLeaf, type TensorLayout } from "../fl";
+import { AggregationError, canonicalJson, commitLeaf, type TensorLayout } from "../fl";
 import {
   aggregateMasked,
   buildUnmaskingMaterial,
@@ -28,7 +28,7 @@ import { StoreCorruptionError, type ContentStore, type UploadRecord } from "../s
 import type { AggregatorLedger } from "./ledgerPort";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
-import { finiteProblem, roundMetricsDocument } from "./roundMetrics";
+import { finiteProblem, recordRound } from "./roundMetrics";
 import type { SecAggCoordinator } from "./secaggRound";
 
 /** The task's secure-aggregation settings, as the driver is given them. */
@@ -126,7 +126,7 @@ export async function closeSecureRound(
   deadlinePassed: boolean,
   ruleId: number,
 ): Promise<boolean> {
-  const { taskId, store, log, ledger } = deps;
+  const { taskId, store, log } = deps;
   const { coordinator, params } = deps.secure;
   const now = Math.floor(Date.now() / 1000);
   const abort = async (reason: AbortReasonId, usable: number, why: string) => {
@@ -213,51 +213,9 @@ export async function closeSecureRound(
   if (finite)
     return abort(ABORT_REASON_IDS.unmaskingFailed, inputs.length, `the aggregate is not finite (${finite})`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  deps.metrics.aggregationSeconds.observe(seconds);
-
   const unmaskingHash = await store.put(Buffer.from(canonicalJson(material), "utf8"));
-  const modelHash = await store.put(model);
-  const tree = buildUpdateTree(
-    records.map((u) => ({ site: u.site, updateHash: u.updateHash, numSamples: BigInt(u.numSamples) })),
-  );
-  const metricsHash = await store.put(
-    Buffer.from(roundMetricsDocument(taskId, round, modelHash, tree.root, records), "utf8"),
-  );
-  log("info", "round_aggregated", {
-    task: taskId,
-    round: round.round,
-    modelHash,
-    updatesRoot: tree.root,
-    included: records.length,
+  return recordRound(deps, round, model, records, seconds, {
+    unmaskingHash,
     dropped: request.dropped.length,
-    unmaskingHash,
-    seconds: Number(seconds.toFixed(3)),
   });
-  const fresh = await ledger.round(taskId, round.round);
-  if (fresh.status !== "Open") {
-    log("info", "round_already_closed", { task: taskId, round: round.round, status: fresh.status });
-    return true;
-  }
-  const ledgerSeconds = await deps.send("finalize_round", () =>
-    ledger.finalizeRound(taskId, round.round, {
-      modelHash,
-      updatesRoot: tree.root,
-      includedCount: records.length,
-      metricsHash,
-      unmaskingHash,
-    }),
-  );
-  deps.metrics.roundsFinalized.inc();
-  log("info", "round_finalized", {
-    task: taskId,
-    round: round.round,
-    modelHash,
-    parentModelHash: round.baseModelHash,
-    updatesRoot: tree.root,
-    included: records.length,
-    metricsHash,
-    unmaskingHash,
-    ledgerSeconds,
-  });
-  return true;
 }

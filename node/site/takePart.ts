@@ -146,6 +146,28 @@ async function commit(
   return "missed";
 }
 
+/** Commits the saved record unless the commit window has closed (then "missed", with a commit_skipped event). */
+async function commitWhileOpen(
+  rt: SiteRuntime,
+  task: SiteTask,
+  round: RoundInfo,
+  chainTime: number,
+  record: RoundRecord,
+): Promise<RoundRecord | RoundOutcome> {
+  checkStop(rt);
+  if (Math.max(chainTime, Math.floor(Date.now() / 1000)) >= round.deadline) {
+    rt.emit(
+      siteEvent("commit_skipped", {
+        task: task.id.toString(),
+        round: round.round,
+        reason: "the commit window closed",
+      }),
+    );
+    return "missed";
+  }
+  return commit(rt, task, round, record);
+}
+
 function unrecoverable(rt: SiteRuntime, task: SiteTask, round: RoundInfo): RoundOutcome {
   rt.emit(
     siteEvent("commit_skipped", {
@@ -325,19 +347,7 @@ export async function takePart(
       const record = await rt.state.write(recordOf(task, round, update, "trained"), update.bytes);
       saved = { record, bytes: update.bytes };
     }
-    checkStop(rt);
-    const now = Math.max(chainTime, Math.floor(Date.now() / 1000));
-    if (now >= round.deadline) {
-      rt.emit(
-        siteEvent("commit_skipped", {
-          task: taskLabel,
-          round: round.round,
-          reason: "the commit window closed",
-        }),
-      );
-      return "missed";
-    }
-    const result = await commit(rt, task, round, saved.record);
+    const result = await commitWhileOpen(rt, task, round, chainTime, saved.record);
     if (typeof result === "string") return result;
     saved.record = result;
   }
@@ -378,18 +388,7 @@ async function takeSecurePart(
       const record = await rt.state.write(recordOf(task, round, update, "trained"), update.bytes);
       saved = { record, bytes: update.bytes };
     }
-    checkStop(rt);
-    if (Math.max(chainTime, Math.floor(Date.now() / 1000)) >= round.deadline) {
-      rt.emit(
-        siteEvent("commit_skipped", {
-          task: taskLabel,
-          round: round.round,
-          reason: "the commit window closed",
-        }),
-      );
-      return "missed";
-    }
-    const result = await commit(rt, task, round, saved.record);
+    const result = await commitWhileOpen(rt, task, round, chainTime, saved.record);
     if (typeof result === "string") return result;
     saved.record = result;
   }
