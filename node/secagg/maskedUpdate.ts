@@ -3,8 +3,10 @@
  *
  * The **plain vector** of a site's delta is its tensors' values concatenated in the model's canonical tensor
  * order (FLM1 name order), each quantised with the site's weight (quantize.ts). For sparse FedAvg (rule 2) the
- * vector goes on with one **participation word** per value: the site's weight w where its delta is non-zero,
- * else 0, so that the sum of those words is the rule's per-value weight W[j]. The site adds its masks to the
+ * vector goes on with ⌈n/2⌉ **participation words**: value j's participation (the site's weight w where its
+ * delta is non-zero, else 0) is the low 16 bits of word n + ⌊j/2⌋ for even j and the high 16 bits for odd j, so
+ * that the summed lanes are the rule's per-value weight W[j]. The lanes do not carry into each other while the
+ * round's total weight is at most 65,535, which both sides check. The site adds its masks to the
  * whole vector (protocol.ts, stage 3) and sends it as FLM1 bytes holding one int32 tensor named
  * `secagg.masked` of shape [vector length]: the words, read as two's-complement int32. The site commits the
  * SHA-256 of those bytes, as for a plaintext update.
@@ -49,10 +51,27 @@ function isSparse(ruleId: number): boolean {
   return ruleId === 2;
 }
 
+/** Largest total weight of a sparse-FedAvg round: a participation lane holds 16 bits. */
+export const MAX_LANE_WEIGHT = 0xffff;
+
+/** Words of a masked vector for n values: n, plus ⌈n/2⌉ participation words under sparse FedAvg. */
+function vectorLength(n: number, sparse: boolean): number {
+  return sparse ? n + Math.ceil(n / 2) : n;
+}
+
 /** The layout a masked update must have for a model layout and rule. */
 export function maskedLayout(layout: readonly TensorLayout[], ruleId: number): TensorLayout[] {
-  const n = valueCount(layout);
-  return [{ name: MASKED_TENSOR, dtype: "int32", shape: [isSparse(ruleId) ? 2 * n : n] }];
+  return [
+    { name: MASKED_TENSOR, dtype: "int32", shape: [vectorLength(valueCount(layout), isSparse(ruleId))] },
+  ];
+}
+
+function checkLaneWeight(total: number | bigint): void {
+  if (Number(total) > MAX_LANE_WEIGHT)
+    throw new SecAggError(
+      "bad_material",
+      `a sparse-FedAvg round holds at most ${MAX_LANE_WEIGHT} samples in all (16-bit participation lanes), got ${total}`,
+    );
 }
 
 /**
@@ -75,6 +94,7 @@ export function maskDelta(
 ): Buffer {
   const sparse = isSparse(ruleId);
   checkCapacity(p, [weight]);
+  if (sparse) checkLaneWeight(weight);
   const entries = checkUpdate(delta, layout);
   const n = valueCount(layout);
   const values = new Float32Array(n);
@@ -84,9 +104,12 @@ export function maskDelta(
     at += e.size;
   }
   const quantised = quantize(values, weight, p, uniform);
-  const words = new Uint32Array(sparse ? 2 * n : n);
+  const words = new Uint32Array(vectorLength(n, sparse));
   words.set(quantised);
-  if (sparse) for (let j = 0; j < n; j++) words[n + j] = values[j] !== 0 ? weight : 0;
+  if (sparse)
+    for (let j = 0; j < n; j++)
+      if (values[j] !== 0)
+        words[n + (j >> 1)] = (words[n + (j >> 1)] + (j & 1 ? weight * 0x10000 : weight)) >>> 0;
   applyMasks(c, secrets, sharedAds, words);
   return encodeModel([
     { name: MASKED_TENSOR, dtype: "int32", shape: [words.length], data: new Int32Array(words.buffer) },
@@ -135,8 +158,10 @@ export function aggregateMasked(
   } catch (err) {
     throw new SecAggError("bad_material", (err as Error).message);
   }
+  if (sparse) checkLaneWeight(weights.reduce((a, b) => a + b, 0n));
   const masked = new Map(inputs.map((u) => [u.site, readMasked(u.bytes, layout, ruleId)]));
-  const sum = new Int32Array(unmaskSum(c, material, masked).buffer);
+  const unmasked = unmaskSum(c, material, masked);
+  const sum = new Int32Array(unmasked.buffer);
   const n = valueCount(layout);
   const scale = 2 ** -p.scaleBits;
   const offsets: number[] = [];
@@ -152,7 +177,10 @@ export function aggregateMasked(
   let divisor: number | Float64Array = total;
   if (sparse) {
     const w = new Float64Array(n);
-    for (let j = 0; j < n; j++) w[j] = sum[n + j];
+    for (let j = 0; j < n; j++) {
+      const lanes = unmasked[n + (j >> 1)];
+      w[j] = j & 1 ? lanes >>> 16 : lanes & 0xffff;
+    }
     // A value no site changed has S = 0 and keeps the parent's; W = 0 with S ≠ 0 cannot come from honest sites.
     for (let j = 0; j < n; j++)
       if (w[j] === 0 && sums.sums[j] !== 0)

@@ -99,7 +99,12 @@ function state(rt: SiteRuntime, task: SiteTask, round: RoundInfo): SecureRoundSt
 }
 
 /** Stages 1 and 2: resolves the shared set's advertisements and the shares this site holds. */
-async function keysAndShares(rt: SiteRuntime, task: SiteTask, round: RoundInfo): Promise<SecureRoundState> {
+async function keysAndShares(
+  rt: SiteRuntime,
+  task: SiteTask,
+  round: RoundInfo,
+  onSharesSent: () => void = () => undefined,
+): Promise<SecureRoundState> {
   const params = task.spec.secureAggregation;
   if (!params) throw new SecureRoundUnavailable("the task does not use secure aggregation");
   const key = roundKey(task, round);
@@ -110,7 +115,10 @@ async function keysAndShares(rt: SiteRuntime, task: SiteTask, round: RoundInfo):
     st = { secrets: createRoundSecrets(rt.site), advertised: false, held: [], answered: false };
     rt.secureRounds.set(key, st);
   }
-  if (st.sharedAds) return st;
+  if (st.sharedAds) {
+    onSharesSent();
+    return st;
+  }
   const mine = await advertiseKeys(c, st.secrets, rt.signer);
   if (!st.advertised) {
     try {
@@ -160,6 +168,7 @@ async function keysAndShares(rt: SiteRuntime, task: SiteTask, round: RoundInfo):
     }
     st.own = mineShare;
   }
+  onSharesSent();
 
   const relayed = parseSharesForSite(
     await waitFor(rt, task, round, path(task, round.round, `shares/${getAddress(rt.site)}`)),
@@ -203,8 +212,17 @@ async function keysAndShares(rt: SiteRuntime, task: SiteTask, round: RoundInfo):
 }
 
 /**
- * Runs stages 1 and 2 beside the training, then masks the trained delta: resolves the update to commit (the
- * masked bytes and their hash). Throws SecureRoundUnavailable when the site cannot take part.
+ * How long training waits for this site's shares to be sent. Training keeps the process busy, so a site that
+ * starts it at once answers the stages only afterwards, and every site waits for the slowest one's training
+ * before it can mask. Sites see a new round within a poll of each other, so the advertise stage usually closes
+ * well within this; a stage that waits for a dead site does not hold the training longer than this.
+ */
+const PRE_TRAINING_WAIT_MS = 1_500;
+
+/**
+ * Runs stages 1 and 2 beside the training (letting this site's shares go out first, for at most
+ * {@link PRE_TRAINING_WAIT_MS}), then masks the trained delta: resolves the update to commit (the masked bytes
+ * and their hash). Throws SecureRoundUnavailable when the site cannot take part.
  */
 export async function prepareMaskedUpdate(
   rt: SiteRuntime,
@@ -214,7 +232,15 @@ export async function prepareMaskedUpdate(
 ): Promise<PreparedUpdate> {
   const params = task.spec.secureAggregation;
   if (!params) throw new SecureRoundUnavailable("the task does not use secure aggregation");
-  const [stages, trained] = await Promise.allSettled([keysAndShares(rt, task, round), train()]);
+  let sharesSent: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => (sharesSent = resolve));
+  const running = keysAndShares(rt, task, round, sharesSent);
+  const settled = running.then(
+    () => undefined,
+    () => undefined,
+  );
+  await Promise.race([sent, settled, sleep(PRE_TRAINING_WAIT_MS, rt.signal)]);
+  const [stages, trained] = await Promise.allSettled([running, train()]);
   if (stages.status === "rejected") throw stages.reason;
   if (trained.status === "rejected") throw trained.reason;
   const st = stages.value;

@@ -319,24 +319,29 @@ describe("secure aggregation: an independent verifier rebuilds the sum from the 
     for (const t of parentTensors)
       for (const p of t.values) {
         const S = sum[j] / 2 ** params.scaleBits;
-        const W = sum[n + j];
+        // Two 16-bit participation lanes per word: even values low, odd values high.
+        const lanes = sum[n + (j >> 1)] >>> 0;
+        const W = j % 2 === 0 ? lanes & 0xffff : lanes >>> 16;
         expected.push(S === 0 ? p : Math.fround(p + S / W));
         j++;
       }
     const recorded = aggregateMasked(domain, params, 2, parent, material, inputs);
     const got = readFlm1(Buffer.from(recorded)).flatMap((t) => t.values);
     expect(got).to.deep.equal(expected);
-    expect(sum[2 * n - 1], "the value site 1 left untouched has site 0's weight only").to.equal(30);
+    // The last value (index 6, even: the low lane of word n + 3) was left untouched by site 1.
+    expect(sum[n + 3] & 0xffff, "the value site 1 left untouched has site 0's weight only").to.equal(30);
   });
 
   it("the worked example of docs/verification.md section 8 gives its numbers", function () {
     const parent = encodeModel([
       { name: "w", dtype: "float32", shape: [3], data: Float32Array.from([0.5, -1, 2]) },
     ]);
-    const q = Int32Array.from([131072, -327680, 0, 40, 40, 0]);
+    const q = Int32Array.from([131072, -327680, 0, 2621480, 0]);
     expect(Buffer.from(q.buffer).toString("hex")).to.equal(
-      "00000200" + "0000fbff" + "00000000" + "28000000" + "28000000" + "00000000",
+      "00000200" + "0000fbff" + "00000000" + "28002800" + "00000000",
     );
+    const lanes = [q[3] & 0xffff, q[3] >>> 16, q[4] & 0xffff];
+    expect(lanes).to.deep.equal([40, 40, 0]);
     const header = readModelHeader(parent);
     const sums = {
       header,
@@ -344,7 +349,7 @@ describe("secure aggregation: an independent verifier rebuilds the sum from the 
       sums: Float64Array.from([q[0], q[1], q[2]], (v) => v / 2 ** 16),
       total: 40,
     };
-    const model = finishAggregate(parent, sums, Float64Array.from([q[3], q[4], q[5]]));
+    const model = finishAggregate(parent, sums, Float64Array.from(lanes));
     const values = readFlm1(Buffer.from(model))[0].values;
     expect(values).to.deep.equal([Math.fround(0.55), -1.125, 2]);
     expect(

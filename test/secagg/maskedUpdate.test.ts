@@ -148,8 +148,8 @@ describe("secure aggregation: masked updates and the model from their sum", func
   it("a masked update is one int32 tensor of the vector's length and looks nothing like the delta", async function () {
     const { inputs } = await secureRound(2, [0, 1]);
     expect(maskedLayout(LAYOUT, 1)[0].shape).to.deep.equal([52]);
-    expect(maskedLayout(LAYOUT, 2)[0].shape).to.deep.equal([104]);
-    expect(readMasked(inputs[0].bytes, LAYOUT, 2)).to.have.length(104);
+    expect(maskedLayout(LAYOUT, 2)[0].shape).to.deep.equal([78]);
+    expect(readMasked(inputs[0].bytes, LAYOUT, 2)).to.have.length(78);
     expect(() => readMasked(inputs[0].bytes, LAYOUT, 1)).to.throw(SecAggError, /does not fit/);
     expect(() => maskedLayout(LAYOUT, 6)).to.throw(SecAggError, /rule 6 cannot run/);
   });
