@@ -22,6 +22,10 @@ import {
   shareSecrets,
   unmaskSum,
   type HeldShare,
+  type KeyAdvertisement,
+  type SecAggContext,
+  type SecAggParameters,
+  type SiteRoundSecrets,
   type UnmaskingMaterial,
 } from "../../node/secagg";
 
@@ -169,6 +173,52 @@ function auditorSum(
   return sum;
 }
 
+/** A round after stages 1 and 2: `count` dev accounts from `firstAccount` advertised and exchanged shares. */
+async function sharedRound(
+  domain: SecAggContext,
+  params: SecAggParameters,
+  count: number,
+  firstAccount: number,
+) {
+  const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+  const wallets = Array.from({ length: count }, (_, i) =>
+    HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${firstAccount + i}`),
+  );
+  const secrets = wallets.map((w) => createRoundSecrets(w.address));
+  const ads = await Promise.all(secrets.map((x, i) => advertiseKeys(domain, x, wallets[i])));
+  const held: HeldShare[][] = secrets.map(() => []);
+  secrets.forEach((x, i) => {
+    const { encrypted, own } = shareSecrets(domain, params, x, ads);
+    held[i].push(own);
+    for (const e of encrypted) {
+      const j = wallets.findIndex((w) => w.address === e.to);
+      held[j].push(openShare(domain, secrets[j], ads, e));
+    }
+  });
+  return { wallets, secrets, ads, held };
+}
+
+/** The material built from the answers of the given survivors (each with its secrets and held shares). */
+function materialOf(
+  domain: SecAggContext,
+  params: SecAggParameters,
+  ads: KeyAdvertisement[],
+  request: { survivors: string[]; dropped: string[] },
+  answerers: [SiteRoundSecrets, HeldShare[]][],
+): UnmaskingMaterial {
+  const answers = answerers.map(([secrets, held]) =>
+    answerUnmasking(
+      params,
+      secrets,
+      held,
+      ads.map((a) => a.site),
+      request,
+      (x) => request.survivors.includes(x),
+    ),
+  );
+  return buildUnmaskingMaterial(domain, params, ads, request, answers);
+}
+
 describe("secure aggregation: an independent verifier rebuilds the sum from the document", function () {
   it("gets the same words as unmaskSum and as the plaintext sum, with one site dropped", async function () {
     const domain = {
@@ -178,19 +228,7 @@ describe("secure aggregation: an independent verifier rebuilds the sum from the 
       round: 1,
     };
     const params = { scaleBits: 12, clip: 0.5, threshold: 2 };
-    const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
-    const wallets = [0, 1, 2, 3].map((i) => HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${20 + i}`));
-    const secrets = wallets.map((w) => createRoundSecrets(w.address));
-    const ads = await Promise.all(secrets.map((s, i) => advertiseKeys(domain, s, wallets[i])));
-    const held: HeldShare[][] = secrets.map(() => []);
-    secrets.forEach((s, i) => {
-      const { encrypted, own } = shareSecrets(domain, params, s, ads);
-      held[i].push(own);
-      for (const e of encrypted) {
-        const j = wallets.findIndex((w) => w.address === e.to);
-        held[j].push(openShare(domain, secrets[j], ads, e));
-      }
-    });
+    const { wallets, secrets, ads, held } = await sharedRound(domain, params, 4, 20);
     const survivors = [0, 2, 3];
     const masked = new Map<string, Uint32Array>();
     const plain = new Uint32Array(300);
@@ -203,17 +241,13 @@ describe("secure aggregation: an independent verifier rebuilds the sum from the 
       for (let k = 0; k < 300; k++) plain[k] = (plain[k] + q[k]) >>> 0;
     }
     const request = { survivors: survivors.map((i) => wallets[i].address), dropped: [wallets[1].address] };
-    const answers = survivors.map((i) =>
-      answerUnmasking(
-        params,
-        secrets[i],
-        held[i],
-        ads.map((a) => a.site),
-        request,
-        (s) => request.survivors.includes(s),
-      ),
+    const material = materialOf(
+      domain,
+      params,
+      ads,
+      request,
+      survivors.map((i) => [secrets[i], held[i]]),
     );
-    const material = buildUnmaskingMaterial(domain, params, ads, request, answers);
     const ctx = context(domain.chainId, domain.ledger, domain.taskId, domain.round);
     const mine = auditorSum(ctx, domain, material, masked);
     expect(Buffer.from(mine.buffer).equals(Buffer.from(unmaskSum(domain, material, masked).buffer))).to.equal(
@@ -259,19 +293,7 @@ describe("secure aggregation: an independent verifier rebuilds the sum from the 
         };
       });
     const parent = encodeModel(tensors(99, 9));
-    const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
-    const wallets = [0, 1, 2].map((i) => HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${30 + i}`));
-    const secrets = wallets.map((w) => createRoundSecrets(w.address));
-    const ads = await Promise.all(secrets.map((x, i) => advertiseKeys(domain, x, wallets[i])));
-    const held: HeldShare[][] = secrets.map(() => []);
-    secrets.forEach((x, i) => {
-      const { encrypted, own } = shareSecrets(domain, params, x, ads);
-      held[i].push(own);
-      for (const e of encrypted) {
-        const j = wallets.findIndex((w) => w.address === e.to);
-        held[j].push(openShare(domain, secrets[j], ads, e));
-      }
-    });
+    const { wallets, secrets, ads, held } = await sharedRound(domain, params, 3, 30);
     // Sites 0 and 1 upload (site 1 leaves the last values of each tensor untouched); site 2 drops out after sharing.
     const weights = [30, 50];
     const inputs = [0, 1].map((i) => ({
@@ -290,17 +312,13 @@ describe("secure aggregation: an independent verifier rebuilds the sum from the 
       ),
     }));
     const request = { survivors: inputs.map((u) => u.site), dropped: [wallets[2].address] };
-    const answers = [0, 1].map((i) =>
-      answerUnmasking(
-        params,
-        secrets[i],
-        held[i],
-        ads.map((a) => a.site),
-        request,
-        (x) => request.survivors.includes(x),
-      ),
+    const material = materialOf(
+      domain,
+      params,
+      ads,
+      request,
+      [0, 1].map((i) => [secrets[i], held[i]]),
     );
-    const material = buildUnmaskingMaterial(domain, params, ads, request, answers);
 
     // Section 8: the masked words of each update, their unmasked sum, then the rule's finish per value.
     const masked = new Map(
