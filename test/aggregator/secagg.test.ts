@@ -69,6 +69,7 @@ describe("aggregator: secure aggregation over HTTP", function () {
   let dir: string;
   let service: AggregatorService;
   let chainId: bigint;
+  let start: () => Promise<AggregatorService>;
   const logged: Record<string, unknown>[] = [];
 
   const base = (round: number) => `/tasks/${task}/rounds/${round}/secagg`;
@@ -101,16 +102,18 @@ describe("aggregator: secure aggregation over HTTP", function () {
     task = await createTask(ledger, spec, genesis, { minSites: 1, windowSeconds: 600, rounds: 2 });
     chainId = (await ethers.provider.getNetwork()).chainId;
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "fedledger-secagg-"));
-    service = await startTestAggregator({
-      ledger: ledger.connect(aggregator),
-      registry,
-      taskId: task,
-      spec,
-      genesis,
-      store: dir,
-      uploadGraceSeconds: 2,
-      log: (level, event, fields) => logged.push({ level, event, ...fields }),
-    });
+    start = () =>
+      startTestAggregator({
+        ledger: ledger.connect(aggregator),
+        registry,
+        taskId: task,
+        spec,
+        genesis,
+        store: dir,
+        uploadGraceSeconds: 2,
+        log: (level, event, fields) => logged.push({ level, event, ...fields }),
+      });
+    service = await start();
     await until("round 1", async () => ((await ledger.getTask(task)).currentRound === 1n ? true : undefined));
   });
   after(async function () {
@@ -250,9 +253,18 @@ describe("aggregator: secure aggregation over HTTP", function () {
     });
     const unsigned = { answer: answers[0], signature: await signMessage(c, outsider, "answer", answers[0]) };
     expect((await call("PUT", `${base(1)}/unmasking`, unsigned)).status).to.equal(401);
+    const relayedBefore = (await call("GET", `${base(1)}/advertisements`)).body;
     for (const [i, a] of answers.entries()) {
       const signed = { answer: a, signature: await signMessage(c, test[i].signer, "answer", a) };
       expect((await call("PUT", `${base(1)}/unmasking`, signed)).status).to.equal(201);
+      if (i === 0) {
+        // The aggregator is stopped mid-unmasking and started again on the same store: it relays the same
+        // stages, keeps the answer it had, and finishes the round.
+        await service.stop();
+        service = await start();
+        expect((await call("GET", `${base(1)}/advertisements`)).body).to.deep.equal(relayedBefore);
+        expect((await call("PUT", `${base(1)}/unmasking`, signed)).status).to.equal(200);
+      }
     }
 
     const finalized = await until("round 1 finalised", async () => {
