@@ -44,7 +44,8 @@ import type { SiteRuntime, SiteTask } from "./runtime";
 /** What a site keeps in memory for one secure round. */
 export interface SecureRoundState {
   secrets: SiteRoundSecrets;
-  advertised: boolean;
+  /** Its signed advertisement, once the aggregator accepted it. */
+  advertisement?: KeyAdvertisement;
   /** Its own shares, once it has shared. */
   own?: HeldShare;
   /** The shared set's advertisements, once the share stage closed. */
@@ -112,15 +113,16 @@ async function keysAndShares(
   const label = task.id.toString();
   let st = rt.secureRounds.get(key);
   if (!st) {
-    st = { secrets: createRoundSecrets(rt.site), advertised: false, held: [], answered: false };
+    st = { secrets: createRoundSecrets(rt.site), held: [], answered: false };
     rt.secureRounds.set(key, st);
   }
   if (st.sharedAds) {
     onSharesSent();
     return st;
   }
-  const mine = await advertiseKeys(c, st.secrets, rt.signer);
-  if (!st.advertised) {
+  let mine = st.advertisement;
+  if (!mine) {
+    mine = await advertiseKeys(c, st.secrets, rt.signer);
     try {
       await put(task, path(task, round.round, "advertisement"), mine);
     } catch (err) {
@@ -128,7 +130,7 @@ async function keysAndShares(
         throw new SecureRoundUnavailable(`the aggregator refused the advertisement: ${err.message}`);
       throw err;
     }
-    st.advertised = true;
+    st.advertisement = mine;
     rt.emit(siteEvent("secagg_advertised", { task: label, round: round.round }));
   }
 

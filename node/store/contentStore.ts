@@ -55,15 +55,19 @@ function positiveInteger(value: bigint | number | string, what: string): string 
   return s;
 }
 
-async function removeTempFiles(dir: string): Promise<void> {
-  let names: string[];
+/** The names in `dir`, or none when it does not exist (or, with `notDirOk`, is not a directory). */
+async function namesIn(dir: string, notDirOk = false): Promise<string[]> {
   try {
-    names = await fs.readdir(dir);
+    return await fs.readdir(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOTDIR" || code === "ENOENT") return;
+    if (code === "ENOENT" || (notDirOk && code === "ENOTDIR")) return [];
     throw err;
   }
+}
+
+async function removeTempFiles(dir: string): Promise<void> {
+  const names = await namesIn(dir, true);
   for (const name of names)
     if (name.startsWith(TEMP_PREFIX)) await fs.rm(path.join(dir, name), { force: true });
 }
@@ -207,13 +211,7 @@ export class ContentStore {
   /** Every accepted upload of a round, in ascending site-address order. */
   async listRound(task: bigint | number | string, round: number): Promise<UploadRecord[]> {
     const dir = this.roundDir(task, round);
-    let names: string[];
-    try {
-      names = await fs.readdir(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw err;
-    }
+    const names = await namesIn(dir);
     const files = names.filter((n) => /^0x[0-9a-f]{40}\.json$/.test(n)).sort();
     const records: UploadRecord[] = [];
     for (const name of files) {
@@ -267,13 +265,7 @@ export class ContentStore {
     prefix: string,
   ): Promise<{ name: string; text: string }[]> {
     const dir = path.join(this.roundDir(task, round), "secagg");
-    let names: string[];
-    try {
-      names = await fs.readdir(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw err;
-    }
+    const names = await namesIn(dir);
     const out: { name: string; text: string }[] = [];
     for (const file of names.filter((n) => n.startsWith(`${prefix}-`) && n.endsWith(".json")).sort()) {
       const name = file.slice(0, -".json".length);
