@@ -55,6 +55,10 @@ const config: HardhatUserConfig = {
       // Public development accounts (Hardhat's default mnemonic): admin1-3, aggregator, auditor, site1-35.
       // `startEmbeddedChain({ accounts })` sets FEDLEDGER_DEV_ACCOUNTS for a different count.
       accounts: { count: Number(process.env.FEDLEDGER_DEV_ACCOUNTS ?? "40") },
+      // `startEmbeddedChain({ node: "hardhat", blockTime })` sets FEDLEDGER_BLOCK_TIME (seconds between blocks).
+      ...(process.env.FEDLEDGER_BLOCK_TIME
+        ? { mining: { auto: false, interval: Number(process.env.FEDLEDGER_BLOCK_TIME) * 1000 } }
+        : {}),
     },
     localhost: {
       url: process.env.FEDLEDGER_RPC ?? "http://127.0.0.1:8545",

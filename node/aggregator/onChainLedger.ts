@@ -8,6 +8,7 @@ import type { ConsortiumRegistry, TrainingLedger } from "../../typechain-types";
 import {
   describeChainError,
   sendInFewerTrips,
+  waitForReceipt,
   getRoundInfo,
   getTaskInfo,
   type RoundInfo,
@@ -131,7 +132,7 @@ export class OnChainAggregatorLedger implements AggregatorLedger {
     } catch (err) {
       throw new FedledgerError(`${action} was refused: ${describeChainError(err, { ledger: this.ledger })}`);
     }
-    const receipt = await tx.wait();
+    const receipt = await waitForReceipt(tx);
     if (!receipt || receipt.status !== 1) throw new FedledgerError(`${action} transaction ${tx.hash} failed`);
   }
 

@@ -1,5 +1,5 @@
 import type { TrainingLedger } from "../../typechain-types";
-import { describeChainError } from "../chain";
+import { describeChainError, waitForReceipt } from "../chain";
 import { FedledgerError } from "../errors";
 import type { AuditReport } from "./auditReport";
 import { reportHash } from "./reportHash";
@@ -38,7 +38,7 @@ export async function recordVerdict(
   const passed = report.verdict === "passed" && !(options.strict && report.findings.length > 0);
   try {
     const tx = await ledger.recordAudit(report.model.hash, passed, hash);
-    const receipt = await tx.wait();
+    const receipt = await waitForReceipt(tx);
     if (!receipt) throw new FedledgerError(`the audit transaction ${tx.hash} was not mined`);
     return {
       modelHash: report.model.hash,

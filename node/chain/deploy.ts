@@ -2,6 +2,7 @@ import { ZeroAddress, getAddress, isAddress, type AbstractSigner } from "ethers"
 import { UsageError } from "../errors";
 import { ConsortiumRegistry__factory, TrainingLedger__factory } from "../../typechain-types";
 import type { Deployment } from "./deployment";
+import { waitForReceipt } from "./transactions";
 
 /** Options of {@link deployFedledger}. */
 export interface DeployFedledgerParameters {
@@ -57,11 +58,13 @@ export async function deployFedledger(params: DeployFedledgerParameters): Promis
   const deployer = await params.signer.getAddress();
 
   const registry = await new ConsortiumRegistry__factory(params.signer).deploy(admins, params.quorum);
-  const registryReceipt = await registry.deploymentTransaction()?.wait(confirmations);
+  const registryTx = registry.deploymentTransaction();
+  const registryReceipt = registryTx ? await waitForReceipt(registryTx, confirmations) : null;
   const registryAddress = await registry.getAddress();
 
   const ledger = await new TrainingLedger__factory(params.signer).deploy(registryAddress);
-  await ledger.deploymentTransaction()?.wait(confirmations);
+  const ledgerTx = ledger.deploymentTransaction();
+  if (ledgerTx) await waitForReceipt(ledgerTx, confirmations);
 
   const { chainId } = await provider.getNetwork();
   const deployBlock = registryReceipt?.blockNumber ?? (await provider.getBlockNumber());

@@ -9,7 +9,13 @@
  */
 export {
   startEmbeddedChain,
+  chainNodeKind,
   CHAIN_NICENESS,
+  CHAIN_NODE_ENV,
+  CHAIN_NODE_KINDS,
+  CHAIN_STATE_FILE,
+  DEFAULT_DEV_ACCOUNTS,
+  type ChainNodeKind,
   type EmbeddedChain,
   type StartEmbeddedChainParameters,
 } from "./embeddedChain";
@@ -90,7 +96,13 @@ export {
   type ErrorSources,
 } from "./describeChainError";
 export { ERROR_EXPLANATIONS } from "./errorExplanations";
-export { confirmTransaction, receiptEvents } from "./transactions";
+export {
+  confirmTransaction,
+  receiptEvents,
+  waitForReceipt,
+  TransactionDroppedError,
+  RECEIPT_POLL_MS,
+} from "./transactions";
 export { getSiteInfo, listSites, siteVotes, type SiteInfo, type PendingSiteVote } from "./sites";
 export { roleHolders, type RoleHolders } from "./roles";
 export {

@@ -1,0 +1,138 @@
+/**
+ * Keeping an anvil node's chain on disk. Anvil can write its state itself (`--state`), but it writes the file
+ * in place (open with truncate, then write), so a node killed during a write leaves half a file and the chain
+ * is gone. Here the process that started the node asks it for its state (`anvil_dumpState`) whenever the
+ * chain's head changed, at most once per interval, and writes it durably: a temporary file, fsync, rename,
+ * fsync of the folder. The file on disk is always a whole state, at most one interval (plus one dump) behind
+ * the node. A node started again with `--load-state` on that file resumes from it: blocks, transactions,
+ * receipts, event logs, contracts and balances.
+ *
+ * The file is the JSON that anvil's `--load-state` reads (the answer of `anvil_dumpState` is that JSON,
+ * gzipped and hex-encoded).
+ */
+import { readFile } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
+import { writeFileDurably } from "../store/durableWrite";
+
+/** How often the keeper looks at the chain's head, in milliseconds. */
+export const STATE_SAVE_INTERVAL_MS = 1_000;
+
+/** What a saved chain state says about itself. */
+export interface SavedChainState {
+  /** Number of the newest block in the file. */
+  block: number;
+  /** Size of the file in bytes. */
+  bytes: number;
+}
+
+/** A chain state file that cannot be loaded (damaged, or not a state file at all). */
+export class ChainStateFileError extends Error {}
+
+/**
+ * Reads and checks a saved chain state without loading it into a node. Resolves undefined when there is no file;
+ * throws a ChainStateFileError saying what is wrong when the file is not a whole anvil state.
+ */
+export async function readSavedChainState(file: string): Promise<SavedChainState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ChainStateFileError(`cannot read it (${(err as NodeJS.ErrnoException).code ?? "read error"})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ChainStateFileError("it is not valid JSON (cut short or damaged)");
+  }
+  const state = parsed as { best_block_number?: unknown; blocks?: unknown; accounts?: unknown } | null;
+  if (
+    state === null ||
+    typeof state !== "object" ||
+    !Array.isArray(state.blocks) ||
+    typeof state.accounts !== "object" ||
+    state.best_block_number === undefined
+  )
+    throw new ChainStateFileError(
+      "it is not an anvil chain state (no blocks, accounts or best block number)",
+    );
+  const block = Number(state.best_block_number);
+  if (!Number.isSafeInteger(block) || block < 0)
+    throw new ChainStateFileError("its best block number is not a block number");
+  return { block, bytes: Buffer.byteLength(text) };
+}
+
+/** A running keeper; see the module comment. */
+export interface ChainStateKeeper {
+  /** Saves the state now when the head moved since the last save; resolves true when it wrote the file. */
+  saveNow(): Promise<boolean>;
+  /** Stops the periodic saves (after a last save when `final` is true and the node still answers). */
+  stop(final?: boolean): Promise<void>;
+}
+
+async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await res.json()) as { result?: unknown; error?: { message?: string } };
+  if (body.error) throw new Error(`${method} failed: ${body.error.message ?? "unknown error"}`);
+  return body.result;
+}
+
+/**
+ * Starts saving the anvil node at `url` to `file`, every `intervalMs` when its head moved. Errors (the node
+ * restarting or gone) are passed to `onError` and the next interval tries again.
+ *
+ * @example
+ * const keeper = keepChainState("http://127.0.0.1:8545", ".fedledger/chain/chain-state.json");
+ * …
+ * await keeper.stop(true);
+ */
+export function keepChainState(
+  url: string,
+  file: string,
+  options: { intervalMs?: number; onError?: (err: Error) => void } = {},
+): ChainStateKeeper {
+  let savedHead: string | undefined;
+  let running: Promise<boolean> | undefined;
+  let stopped = false;
+
+  const save = async (): Promise<boolean> => {
+    const head = (await rpc(url, "eth_getBlockByNumber", ["latest", false])) as { hash?: string } | null;
+    const headHash = head?.hash;
+    if (typeof headHash !== "string" || headHash === savedHead) return false;
+    const dump = await rpc(url, "anvil_dumpState");
+    if (typeof dump !== "string" || !dump.startsWith("0x")) throw new Error("anvil_dumpState gave no state");
+    const json = gunzipSync(Buffer.from(dump.slice(2), "hex"));
+    await writeFileDurably(file, json);
+    savedHead = headHash;
+    return true;
+  };
+  // One save at a time: a slow disk never stacks writes up.
+  const saveNow = (): Promise<boolean> => {
+    running ??= save().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const timer = setInterval(() => {
+    if (stopped || running) return;
+    saveNow().catch((err: Error) => options.onError?.(err));
+  }, options.intervalMs ?? STATE_SAVE_INTERVAL_MS);
+  timer.unref();
+
+  return {
+    saveNow,
+    async stop(final = false) {
+      stopped = true;
+      clearInterval(timer);
+      await running?.catch(() => false);
+      if (final) await saveNow().catch((err: Error) => options.onError?.(err));
+    },
+  };
+}
