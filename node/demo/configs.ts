@@ -17,6 +17,8 @@ export interface DemoLayout {
   aggregatorDir: string;
   aggregatorConfig: string;
   store: string;
+  /** Where the embedded chain keeps its state, so it can be brought back after the demo. */
+  chainDir: string;
   evalDir: string;
   logsDir: string;
   finalModel: string;
@@ -38,6 +40,7 @@ export function demoLayout(out: string): DemoLayout {
     aggregatorDir: path.join(out, "aggregator"),
     aggregatorConfig: path.join(out, "aggregator", "config.json"),
     store: path.join(out, "aggregator", "store"),
+    chainDir: path.join(out, "chain"),
     evalDir: path.join(out, "eval"),
     logsDir: path.join(out, "logs"),
     finalModel: path.join(out, "final-model.flm"),

@@ -11,6 +11,8 @@ import {
   deployFedledger,
   type Deployment,
   devAccountWallet,
+  devAccountIndex,
+  DEFAULT_DEV_ACCOUNTS,
   isDevChain,
   DEV_CHAIN_ID,
   toFedledgerError,
@@ -59,6 +61,11 @@ export interface DemoConsortium {
 
 type DevWallet = HDNodeWallet | Wallet;
 
+/** How many accounts of the development mnemonic a chain must fund for these dev account names. */
+function fundedAccountsNeeded(names: readonly string[]): number {
+  return Math.max(...names.map((name) => (devAccountIndex(name) ?? 0) + 1));
+}
+
 async function requireFunds(provider: JsonRpcProvider, names: readonly string[]): Promise<void> {
   const balances = await Promise.all(
     names.map((name) => provider.getBalance(devAccountWallet(name).address)),
@@ -66,7 +73,10 @@ async function requireFunds(provider: JsonRpcProvider, names: readonly string[])
   const empty = names.filter((_, i) => balances[i] === 0n);
   if (empty.length > 0)
     throw new FedledgerError(`the dev account(s) ${empty.join(", ")} have no funds on this chain`, {
-      hint: "Use a Hardhat node with the default mnemonic and enough accounts (`fedledger chain up`), or drop --rpc",
+      hint:
+        `The demo needs ${fundedAccountsNeeded(names)} funded accounts from the default development mnemonic: ` +
+        `start the chain with \`fedledger chain up\` (${DEFAULT_DEV_ACCOUNTS} accounts), ` +
+        `\`anvil --accounts ${fundedAccountsNeeded(names)}\` or \`npx hardhat node\`, or drop --rpc`,
     });
 }
 

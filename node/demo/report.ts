@@ -14,7 +14,16 @@ import type { RoundProgress } from "./roundTracker";
 export interface DemoReport {
   createdAt: string;
   settings: Omit<DemoSettings, "out"> & { out: string };
-  chain: { rpc: string; chainId: number; embedded: boolean; registry: string; ledger: string };
+  chain: {
+    rpc: string;
+    chainId: number;
+    embedded: boolean;
+    registry: string;
+    ledger: string;
+    /** The folder the embedded chain was kept in, and its port: `chain up` brings it back from them. */
+    stateDir?: string;
+    port?: number;
+  };
   task: {
     id: string;
     specHash: string;
@@ -84,6 +93,20 @@ export function auditCommand(p: {
     `--deployment ${quote(rel(p.deployment))}`,
     `--store ${quote(rel(p.store))}`,
   ].join(" ");
+}
+
+/**
+ * The command that brings the demo's chain back from its output folder once the demo has ended (none while
+ * the chain still runs, or for a chain the demo did not start).
+ */
+function restartLines(report: DemoReport): string[] {
+  const { stateDir, port } = report.chain;
+  if (report.settings.keepRunning || stateDir === undefined || port === undefined) return [];
+  return [
+    "  in one terminal, bring the demo's chain back (it was kept in the output folder):",
+    `  npx fedledger chain up --data ${quote(displayPath(stateDir))} --port ${port}`,
+    "  then, in another:",
+  ];
 }
 
 /** Joins the chain's round records with what the demo observed. */
@@ -193,11 +216,12 @@ export function summaryLines(report: DemoReport): string[] {
     `Report:           ${displayPath(path.join(report.settings.out, "report.json"))}`,
     "",
     "Verify where the model came from (chain records, parents back to genesis, every update, recomputed aggregates):",
+    ...restartLines(report),
     `  ${report.auditCommand}`,
-    ...(report.settings.keepRunning || report.settings.rpc
+    ...(report.settings.keepRunning || report.settings.rpc || report.chain.stateDir
       ? []
       : [
-          "  (the demo's chain stops when the demo ends: run it with --keep-running, or on your own chain with --rpc, to audit)",
+          "  (this chain was kept in memory and stops when the demo ends: run with --keep-running, on the anvil node, or on your own chain with --rpc, to audit)",
         ]),
   ];
 }

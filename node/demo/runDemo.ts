@@ -91,6 +91,9 @@ async function runSteps(session: DemoSession): Promise<DemoReport> {
       rpc: session.rpc,
       chainId: session.chainId,
       embedded: session.chain !== undefined,
+      ...(session.chain?.stateFile
+        ? { stateDir: session.layout.chainDir, port: Number(new URL(session.rpc).port) }
+        : {}),
       registry: session.deployment.registry,
       ledger: session.deployment.ledger,
     },

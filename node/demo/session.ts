@@ -15,6 +15,7 @@ import {
   saveDeployment,
   type Deployment,
   startEmbeddedChain,
+  chainNodeKind,
   type EmbeddedChain,
   freePort,
   getRoundInfo,
@@ -209,7 +210,14 @@ export class DemoSession {
     } else {
       const log = createWriteStream(path.join(this.layout.logsDir, "chain.log"));
       this.chainLog = log;
-      this.chain = await startEmbeddedChain({ onOutput: (line) => log.write(`${line}\n`) });
+      const node = chainNodeKind();
+      this.chain = await startEmbeddedChain({
+        node,
+        // anvil keeps the chain in the output folder, so the final model can be audited after the demo.
+        dataDir: node === "anvil" ? this.layout.chainDir : undefined,
+        onOutput: (line) => log.write(`${line}\n`),
+        onStateError: (err) => log.write(`the chain state was not saved: ${err.message}\n`),
+      });
       const connection = await connectChain({ rpc: this.chain.url });
       this.rpc = this.chain.url;
       this.chainId = connection.chainId;
@@ -217,7 +225,7 @@ export class DemoSession {
       void this.chain.exited.then((code) => {
         if (!this.closing) this.fail(new FedledgerError(`the embedded chain exited with code ${code}`));
       });
-      this.note(`started the embedded chain at ${this.rpc} (pid ${this.chain.pid})`);
+      this.note(`started the embedded chain (${this.chain.node}) at ${this.rpc} (pid ${this.chain.pid})`);
     }
     this.phase("chainStartSeconds", t);
 

@@ -71,7 +71,8 @@ function stateLines(node: EmbeddedChain): string[] {
     return [
       "chain kept in memory only: everything on it is lost when it stops (use anvil with --data to keep it)",
     ];
-  const where = path.relative(process.cwd(), node.stateFile) || node.stateFile;
+  const relative = path.relative(process.cwd(), node.stateFile);
+  const where = relative.startsWith("..") || path.isAbsolute(relative) ? node.stateFile : relative;
   return [
     node.resumedFromBlock === undefined
       ? `new chain; its state is saved to ${where} every second and when it stops`
