@@ -82,6 +82,9 @@ function describeStepError(err: unknown): string {
   return describeChainError(err);
 }
 
+/** How often a driver whose task is done looks at the chain again, in milliseconds. */
+export const DONE_WATCH_MS = 2_000;
+
 /** Where the driver is. */
 export type DriverState = "starting" | "running" | "done" | "stopped";
 
@@ -116,8 +119,30 @@ export class RoundDriver {
     this.wake?.();
   }
 
-  /** Runs steps until every planned round is closed or {@link stop} is called. */
-  async run(): Promise<void> {
+  /**
+   * Runs steps until every planned round is closed or {@link stop} is called; resolves at the first of the two.
+   * Once the task is done the driver keeps watching the chain (every {@link DONE_WATCH_MS}) until stopped: a
+   * chain node restarted from a state saved a moment earlier may lack the last finalisation or commits, and
+   * then the driver takes the round up again (event `task_resumed`) and finalises it once more from the same
+   * stored uploads.
+   */
+  run(): Promise<void> {
+    this.loop ??= this.runLoop();
+    return new Promise<void>((resolve) => {
+      this.onDone = resolve;
+      void this.loop?.then(() => resolve());
+    });
+  }
+
+  /** Resolves once the loop has ended after {@link stop}. */
+  async stopped(): Promise<void> {
+    await this.loop;
+  }
+
+  private loop: Promise<void> | undefined;
+  private onDone: (() => void) | undefined;
+
+  private async runLoop(): Promise<void> {
     this.state = "running";
     const maxDelay = this.deps.maxRetryDelayMs ?? 60_000;
     while (!this.stopRequested) {
@@ -142,16 +167,24 @@ export class RoundDriver {
           });
         this.lastError = error;
       }
-      if (finished) {
+      if (finished && this.state !== "done") {
         this.state = "done";
         this.deps.log("info", "task_done", { task: this.deps.taskId });
-        return;
+        this.onDone?.();
+      } else if (!finished && this.failures === 0 && this.state === "done") {
+        this.state = "running";
+        this.deps.log("warn", "task_resumed", {
+          task: this.deps.taskId,
+          reason:
+            "the chain no longer shows every round closed (was its node restarted from an older saved state?); the round is driven again",
+        });
       }
+      const delay =
+        this.state === "done" && this.failures === 0
+          ? Math.max(DONE_WATCH_MS, this.deps.pollIntervalMs)
+          : driverRetryDelay(this.failures, this.deps.pollIntervalMs, maxDelay);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(
-          resolve,
-          driverRetryDelay(this.failures, this.deps.pollIntervalMs, maxDelay),
-        );
+        const timer = setTimeout(resolve, delay);
         this.wake = () => {
           clearTimeout(timer);
           resolve();

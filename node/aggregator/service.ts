@@ -271,7 +271,7 @@ export async function startAggregatorService(
   const stop = () => {
     stopping ??= (async () => {
       driver.stop();
-      await driverDone;
+      await driver.stopped();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

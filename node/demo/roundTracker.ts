@@ -71,9 +71,29 @@ export class RoundTracker {
   /** Closed rounds whose final aggregator status was read. */
   private readonly settled = new Set<number>();
   private nextBlock: number;
+  /** Hash of block nextBlock − 1 when it was read: a different hash later means the chain went back. */
+  private lastReadHash: string | undefined;
 
   constructor(private readonly params: RoundTrackerParameters) {
     this.nextBlock = params.fromBlock;
+  }
+
+  /**
+   * Whether the blocks read so far are still the chain's: a node restarted from a state saved a moment earlier
+   * goes back a few blocks, and the blocks it mines next differ from the ones read. Then everything is read
+   * again from the first block.
+   */
+  private async checkNoRewind(changes: string[]): Promise<void> {
+    if (this.lastReadHash === undefined) return;
+    const block = await this.params.provider.getBlock(this.nextBlock - 1);
+    if (block?.hash === this.lastReadHash) return;
+    changes.push(
+      `the chain no longer has block ${this.nextBlock - 1} as read (was its node restarted from older saved state?); reading its events again`,
+    );
+    this.rounds.clear();
+    this.settled.clear();
+    this.nextBlock = this.params.fromBlock;
+    this.lastReadHash = undefined;
   }
 
   /** The rounds seen so far, oldest first. */
@@ -97,8 +117,10 @@ export class RoundTracker {
 
   private async readEvents(changes: string[]): Promise<void> {
     const { ledger, provider, taskId } = this.params;
-    const latest = await provider.getBlockNumber();
-    if (latest < this.nextBlock) return;
+    await this.checkNoRewind(changes);
+    const head = await provider.getBlock("latest");
+    if (!head || head.number < this.nextBlock) return;
+    const latest = head.number;
     const iface = ledger.interface;
     const topics = (["RoundOpened", "UpdateCommitted", "RoundFinalized", "RoundAborted"] as const).map(
       (name) => iface.getEvent(name).topicHash,
@@ -110,6 +132,7 @@ export class RoundTracker {
       topics: [topics, zeroPadValue(toBeHex(taskId), 32)],
     });
     this.nextBlock = latest + 1;
+    this.lastReadHash = head.hash ?? undefined;
     for (const log of logs) {
       const event = iface.parseLog(log);
       if (!event) continue;

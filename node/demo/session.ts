@@ -16,6 +16,7 @@ import {
   type Deployment,
   startEmbeddedChain,
   chainNodeKind,
+  describeChainError,
   type EmbeddedChain,
   freePort,
   getRoundInfo,
@@ -396,9 +397,20 @@ export class DemoSession {
     });
     const stallMs = (this.settings.commitWindowSeconds + 120) * 1000;
     let lastChange = Date.now();
+    let pollError: string | undefined;
     for (;;) {
       if (this.failure) throw this.failure;
-      const changes = await tracker.poll();
+      let changes: string[] = [];
+      try {
+        changes = await tracker.poll();
+        pollError = undefined;
+      } catch (err) {
+        // The chain node may be restarting: the services ride that out, and so does the demo, until the stall
+        // limit below.
+        if (pollError === undefined)
+          this.note(`cannot read the chain (${describeChainError(err)}); trying again`);
+        pollError = describeChainError(err);
+      }
       const snapshot = tracker.snapshot();
       this.display.update(snapshot, changes);
       if (changes.length > 0) lastChange = Date.now();
@@ -409,7 +421,8 @@ export class DemoSession {
           .map((p) => `    ${p.name}: ${(p.tail(1)[0] ?? "").slice(0, 200)}`)
           .join("\n");
         throw new FedledgerError(
-          `no progress for ${Math.round(stallMs / 1000)} s (logs: ${displayPath(this.layout.logsDir)}); ` +
+          `no progress for ${Math.round(stallMs / 1000)} s (logs: ${displayPath(this.layout.logsDir)}` +
+            `${pollError ? `; last chain error: ${pollError}` : ""}); ` +
             `last output of each process:\n${tails}`,
         );
       }

@@ -74,6 +74,10 @@ export interface SiteEventFields {
   };
   commit_found: { task: string; round: number; updateHash: string; source: "state" | "retrained" };
   commit_skipped: { task: string; round: number; reason: string };
+  /** A task that looked finished is not (the chain lost its last round's end); the site takes part again. */
+  task_resumed: { task: string; currentRound: number };
+  /** The chain no longer holds this site's commit of a round it took part in; the site commits it again. */
+  commit_lost: { task: string; round: number };
   uploaded: {
     task: string;
     round: number;

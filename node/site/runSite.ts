@@ -130,6 +130,13 @@ async function stepTask(rt: SiteRuntime, task: SiteTask, progress: TaskProgress)
       progress.doing = `taking part in round ${round.round}`;
       progress.outcome = await takePart(rt, task, round, snap.chainTime);
       if (progress.outcome === "uploaded") progress.summary.roundsJoined += 1;
+    } else if (progress.outcome === "uploaded" && snap.siteCommitted === false) {
+      // The chain no longer has this site's commit (its node restarted from a state saved a moment before):
+      // take part again, which commits the saved update once more and makes sure the aggregator holds it.
+      rt.emit(siteEvent("commit_lost", { task: taskLabel, round: round.round }));
+      progress.outcome = undefined;
+      progress.doing = `committing again in round ${round.round}`;
+      progress.outcome = await takePart(rt, task, round, snap.chainTime);
     } else if (progress.outcome === "uploaded") {
       progress.doing = `checking that the aggregator holds the update of round ${round.round}`;
       const record = await rt.state.read(task.id, round.round);
@@ -182,6 +189,37 @@ function reportClosed(rt: SiteRuntime, task: SiteTask, progress: TaskProgress, r
       participated: progress.round === round.round && progress.outcome === "uploaded",
     }),
   );
+}
+
+/**
+ * How long a site whose tasks all look finished waits before it looks at the chain once more and stops. A
+ * chain node restarted from a state saved a moment earlier can lack the last round's commits and
+ * finalisation; a site that stopped at once could not commit again, and its update would be lost.
+ */
+export const FINISH_SETTLE_MS = 3_000;
+
+/**
+ * After every task looked finished: waits {@link FINISH_SETTLE_MS}, then reads each task again. Resolves true
+ * when all are still finished; otherwise marks the ones that are not as unfinished (event `task_resumed`) and
+ * resolves false, so the service takes part again.
+ */
+async function stillFinished(
+  rt: SiteRuntime,
+  progress: Map<SiteTask, TaskProgress>,
+  signal: AbortSignal,
+): Promise<boolean> {
+  await sleep(FINISH_SETTLE_MS, signal);
+  if (signal.aborted) return false;
+  let finished = true;
+  for (const [task, p] of progress) {
+    const snap = await rt.ledger.snapshot(task.id, rt.site, 0);
+    if (snap.round?.status !== "Open" && snap.task.currentRound >= snap.task.roundsPlanned) continue;
+    finished = false;
+    p.summary.finished = false;
+    p.reportedClosed = 0;
+    rt.emit(siteEvent("task_resumed", { task: task.id.toString(), currentRound: snap.task.currentRound }));
+  }
+  return finished;
 }
 
 /**
@@ -263,8 +301,16 @@ export async function runSite(config: SiteConfig, options: RunSiteOptions = {}):
         );
       } else failures = 0;
       if (!failure && [...progress.values()].every((p) => p.summary.finished) && !config.keepRunning) {
-        reason = "done";
-        break;
+        let settled = false;
+        try {
+          settled = await stillFinished(rt, progress, signal);
+        } catch {
+          // The chain did not answer the second look: keep going, the next steps retry with backoff.
+        }
+        if (settled || signal.aborted) {
+          reason = settled ? "done" : reason;
+          break;
+        }
       }
       await sleep(delay, signal);
     }

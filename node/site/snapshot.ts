@@ -23,6 +23,11 @@ export interface TaskSnapshot {
   siteStatus: SiteStatusName;
   /** Unix time of the latest block, in seconds. */
   chainTime: number;
+  /**
+   * Whether this site has a commit in the current round; read (in the same batch) only when the current round
+   * is the expected one, else undefined.
+   */
+  siteCommitted?: boolean;
 }
 
 /**
@@ -38,17 +43,22 @@ export async function readTaskSnapshot(
   site: string,
   expectedRound: number,
 ): Promise<TaskSnapshot> {
-  const [task, expected, status, block] = await Promise.all([
+  const [task, expected, status, block, committed] = await Promise.all([
     getTaskInfo(chain.ledger, taskId),
     expectedRound > 0 ? getRoundInfo(chain.ledger, taskId, expectedRound) : undefined,
     chain.registry.siteStatus(site),
     chain.provider.getBlock("latest"),
+    expectedRound > 0 ? chain.ledger.hasCommitted(taskId, expectedRound, site) : undefined,
   ]);
   let round: RoundInfo | undefined;
+  const same = task.currentRound === expectedRound && expected !== undefined;
   if (task.currentRound > 0)
-    round =
-      task.currentRound === expectedRound && expected
-        ? expected
-        : await getRoundInfo(chain.ledger, taskId, task.currentRound);
-  return { task, round, siteStatus: siteStatusName(status), chainTime: block?.timestamp ?? 0 };
+    round = same ? expected : await getRoundInfo(chain.ledger, taskId, task.currentRound);
+  return {
+    task,
+    round,
+    siteStatus: siteStatusName(status),
+    chainTime: block?.timestamp ?? 0,
+    siteCommitted: same ? committed : undefined,
+  };
 }

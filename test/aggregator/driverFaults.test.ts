@@ -238,6 +238,28 @@ describe("round driver faults (scripted ledger, real store)", function () {
     expect(lastErrors.join(" ")).not.to.include(dir);
   });
 
+  it("keeps watching a done task, and finalises again the same model when the chain lost the finalisation", async function () {
+    const ledger = new ScriptedLedger(base, 1, 2);
+    await stored(ledger, 0, deltaFor(spec, 1), 100n);
+    await stored(ledger, 1, deltaFor(spec, 2), 50n);
+    const d = driver(ledger);
+    await d.run();
+    expect(d.status().state).to.equal("done");
+    expect(ledger.finalized).to.have.length(1);
+    // A chain node restarted from a state saved just before the finalisation: the round is open again.
+    ledger.status = "Open";
+    await until(
+      "the second finalisation",
+      async () => (ledger.finalized.length === 2 ? true : undefined),
+      10_000,
+    );
+    d.stop();
+    await d.stopped();
+    expect(ledger.finalized[1]).to.deep.equal(ledger.finalized[0]);
+    expect(events("task_resumed")).to.have.length(1);
+    expect(events("task_done")).to.have.length(2);
+  });
+
   it("leaves out a stored update above the sample-count limit and finalises the others once", async function () {
     const ledger = new ScriptedLedger(base, 1, 2);
     const ok = await stored(ledger, 0, deltaFor(spec, 1), 100n);
