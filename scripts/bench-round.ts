@@ -22,8 +22,8 @@ import { createWriteStream } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Command } from "commander";
-import { CHAIN_NICENESS, startEmbeddedChain } from "../node/chain";
+import { Command, Option } from "commander";
+import { CHAIN_NICENESS, CHAIN_NODE_KINDS, startEmbeddedChain, type ChainNodeKind } from "../node/chain";
 import type { DemoLayout } from "../node/demo/configs";
 import { parseDemoSettings } from "../node/demo/options";
 import {
@@ -50,6 +50,8 @@ interface RunResult {
   chainCpuSeconds?: number;
   /** JSON-RPC requests the chain node served during the run (undefined when not counted). */
   chainRequests?: number;
+  /** Seconds from send to receipt of each chain write, by kind (runs with the ledger). */
+  writes: { open: number[]; commit: number[]; finalize: number[] };
 }
 
 function integer(flag: string) {
@@ -146,7 +148,46 @@ async function runOnce(
       requestsBefore !== undefined && chain.requests() !== undefined
         ? (chain.requests() as number) - requestsBefore
         : undefined,
+    writes: {
+      open: secondsOf(aggregatorEvents, "round_opened", "ledgerSeconds", 1),
+      commit: secondsOf(siteEvents, "committed", "ms", 1 / 1000),
+      finalize: secondsOf(aggregatorEvents, "round_finalized", "ledgerSeconds", 1),
+    },
   };
+}
+
+/** The numeric field `field` of every `event` in `events`, times `scale`. */
+function secondsOf(events: readonly LogEvent[], event: string, field: string, scale: number): number[] {
+  return events
+    .filter((e) => e.event === event && typeof e[field] === "number")
+    .map((e) => (e[field] as number) * scale);
+}
+
+/** Median time of each kind of chain write, in seconds and (with a block time) in block times. */
+function writeLines(runs: readonly RunResult[], blockTime: number | undefined): string[] {
+  const kinds = [
+    ["openRound (aggregator)", runs.flatMap((r) => r.writes.open)],
+    ["commitUpdate (sites)", runs.flatMap((r) => r.writes.commit)],
+    ["finalizeRound (aggregator)", runs.flatMap((r) => r.writes.finalize)],
+  ] as const;
+  const lines = [
+    "",
+    `Chain writes, send to receipt (median, max over ${runs.length} run(s) with the ledger` +
+      `${blockTime ? `; a block every ${blockTime} s, target ≤ 1.2 block times` : "; a block per transaction"}):`,
+  ];
+  for (const [name, xs] of kinds) {
+    if (xs.length === 0) continue;
+    const med = median(xs);
+    const max = Math.max(...xs);
+    lines.push(
+      `  ${name.padEnd(27)} ${med.toFixed(3)} s, max ${max.toFixed(3)} s` +
+        (blockTime
+          ? ` = ${(med / blockTime).toFixed(2)} block times (max ${(max / blockTime).toFixed(2)})`
+          : "") +
+        ` (${xs.length} writes)`,
+    );
+  }
+  return lines;
 }
 
 /** Colour codes in the node's output, and a line holding only a JSON-RPC method name (e.g. "eth_call"). */
@@ -162,7 +203,7 @@ function sum(xs: readonly number[]): number {
 }
 
 /** The figures table; `ledger` and `off` hold one run per pair. */
-function report(ledger: RunResult[], off: RunResult[]): string[] {
+function report(ledger: RunResult[], off: RunResult[], blockTime: number | undefined): string[] {
   const rounds = ledger[0].rounds.map((r) => r.round);
   const at = (runs: RunResult[], round: number, key: "seconds" | "ledgerSeconds") =>
     median(runs.map((run) => run.rounds.find((r) => r.round === round)?.[key] ?? Number.NaN));
@@ -207,6 +248,7 @@ function report(ledger: RunResult[], off: RunResult[]): string[] {
       (cpu.length > 0 ? `, ${median(cpu).toFixed(1)} CPU seconds per run` : "") +
       `; ${sum(off.map((r) => r.chainRequests ?? 0))} requests in all runs without the ledger.`,
     `Final models: ${[...models].join(", ")} (${models.size === 1 ? "identical in every run: the same training" : "DIFFERENT"}).`,
+    ...writeLines(ledger, blockTime),
   );
   return lines;
 }
@@ -235,6 +277,16 @@ async function main(argv: string[]): Promise<void> {
       CHAIN_NICENESS,
     )
     .option(
+      "--block-time <s>",
+      "seconds between the chain's blocks (default: a block per transaction)",
+      integer("--block-time"),
+    )
+    .addOption(
+      new Option("--node <kind>", "chain node (default: FEDLEDGER_CHAIN_NODE, else anvil)").choices(
+        CHAIN_NODE_KINDS,
+      ),
+    )
+    .option(
       "--count-requests",
       "keep the chain's request log on in the runs with the ledger, to count requests",
     )
@@ -248,6 +300,8 @@ async function main(argv: string[]): Promise<void> {
     pollMs: number;
     pairs: number;
     chainNiceness: number;
+    blockTime?: number;
+    node?: ChainNodeKind;
     countRequests?: boolean;
     out?: string;
   }>();
@@ -257,7 +311,11 @@ async function main(argv: string[]): Promise<void> {
   const chainLog = createWriteStream(path.join(out, "chain.log"));
   let requests = 0;
   let logging = true;
+  if (o.blockTime !== undefined && o.blockTime < 1)
+    throw new FedledgerError("--block-time must be at least 1", { exitCode: 2 });
   const embedded = await startEmbeddedChain({
+    node: o.node,
+    blockTime: o.blockTime,
     niceness: o.chainNiceness,
     onOutput: (line) => {
       chainLog.write(`${line}\n`);
@@ -274,7 +332,10 @@ async function main(argv: string[]): Promise<void> {
       logging = enabled;
     },
   };
-  process.stdout.write(`chain node at nice ${embedded.niceness} (asked for ${o.chainNiceness})\n`);
+  process.stdout.write(
+    `chain node: ${embedded.node}${o.blockTime ? `, a block every ${o.blockTime} s` : ""}, at nice ` +
+      `${embedded.niceness} (asked for ${o.chainNiceness})\n`,
+  );
   const sessions: DemoSession[] = [];
   const stop = () =>
     void Promise.all(sessions.map((s) => s.close()))
@@ -316,7 +377,7 @@ async function main(argv: string[]): Promise<void> {
         await session.close();
       }
     }
-    for (const line of report(ledgerRuns, offRuns)) process.stdout.write(`${line}\n`);
+    for (const line of report(ledgerRuns, offRuns, o.blockTime)) process.stdout.write(`${line}\n`);
   } finally {
     await embedded.stop();
     chainLog.end();
