@@ -5,17 +5,19 @@
  * round earlier, as a node restarted from a state saved a moment before its death would be. In both cases the
  * services ride it out without being restarted, re-send what the chain lacks (sites commit again, the
  * aggregator finalises again) without recording anything twice, the final model is the one of an undisturbed
- * run, and the auditor verifies it.
+ * run, and the auditor verifies it. And the demo's own chain, kept in its output folder, comes back with the
+ * command the demo prints, after the demo has ended, for the audit it prints.
  *
  * The random moment comes from FEDLEDGER_TEST_SEED when set; the seed is printed when a test fails.
  */
+import { spawn } from "node:child_process";
 import { expect } from "chai";
 import { chainNodeKind, freePort, getRoundInfo, getTaskInfo, startEmbeddedChain } from "../../node/chain";
 import type { EmbeddedChain } from "../../node/chain";
 import type { DemoReport } from "../../node/demo/report";
 import { runDemo } from "../../node/demo/runDemo";
 import { DemoSession } from "../../node/demo/session";
-import { makeTempDir, removeTempDir, runCli } from "../helpers/cli";
+import { CLI_PATH, makeTempDir, removeTempDir, runCli } from "../helpers/cli";
 import { CapturedOutput, smallDemoSettings, waitForLogEvent } from "./helpers";
 
 const ROUNDS = 3;
@@ -100,6 +102,36 @@ async function expectWholeRounds(session: DemoSession): Promise<void> {
     });
     afterEach(function () {
       if (this.currentTest?.state === "failed") console.log(`FEDLEDGER_TEST_SEED=${seed}\n${output.text}`);
+    });
+
+    it("prints the commands that bring the demo's chain back after the demo ended, and both work", async function () {
+      const settings = smallDemoSettings({ out: `${dir}/embedded`, rounds: 1 });
+      const printed = new CapturedOutput();
+      await runDemo({ settings, io: { stdout: printed } });
+      const upLine = /npx fedledger (chain up --data \S+ --port \d+)/.exec(printed.text)?.[1];
+      const auditLine = /npx fedledger (audit verify .+)/.exec(printed.text)?.[1];
+      expect(upLine, printed.text).to.be.a("string");
+      expect(auditLine, printed.text).to.be.a("string");
+      const up = spawn(process.execPath, [CLI_PATH, ...(upLine as string).split(" ")], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      try {
+        let upOutput = "";
+        await new Promise<void>((resolve, reject) => {
+          up.stdout.on("data", (chunk: Buffer) => {
+            upOutput += chunk.toString("utf8");
+            if (upOutput.includes("press Ctrl-C")) resolve();
+          });
+          up.once("exit", () => reject(new Error(`chain up exited: ${upOutput}`)));
+        });
+        expect(upOutput).to.match(/resumed the chain saved in .+ at block \d+/);
+        const verdict = await runCli((auditLine as string).split(" "), { timeoutMs: 90_000 });
+        expect(verdict.code, `audit output:\n${verdict.stdout}\n${verdict.stderr}`).to.equal(0);
+        expect(verdict.stdout).to.include("verdict: PASSED");
+      } finally {
+        up.kill("SIGINT");
+        await new Promise((resolve) => up.once("close", resolve));
+      }
     });
 
     it("rides out a SIGKILL of the node at a random moment and a restart on the same folder", async function () {

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { CHAIN_NODE_ENV } from "../../node/chain/embeddedChain";
 
 /** Path of the real `fedledger` executable script. */
 export const CLI_PATH = path.resolve(__dirname, "..", "..", "bin", "fedledger.js");
@@ -15,7 +16,10 @@ export interface CliResult {
 
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
-  /** Extra environment variables. FEDLEDGER_* variables of the test process itself are not passed on. */
+  /**
+   * Extra environment variables. FEDLEDGER_* variables of the test process itself are not passed on, except
+   * FEDLEDGER_CHAIN_NODE (which node the whole run tests on).
+   */
   env?: Record<string, string | undefined>;
   /** Text written to the CLI's stdin (stdin is empty otherwise). */
   input?: string;
@@ -36,7 +40,7 @@ export interface RunCliOptions {
 export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env))
-    if (!key.startsWith("FEDLEDGER_") && value !== undefined) env[key] = value;
+    if ((!key.startsWith("FEDLEDGER_") || key === CHAIN_NODE_ENV) && value !== undefined) env[key] = value;
   for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
