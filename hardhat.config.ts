@@ -60,6 +60,13 @@ const config: HardhatUserConfig = {
         ? { mining: { auto: false, interval: Number(process.env.FEDLEDGER_BLOCK_TIME) * 1000 } }
         : {}),
     },
+    // The tests that use Hardhat's in-process network, run against a real node instead: `npm run
+    // test:anvil-network` starts an anvil node and sets FEDLEDGER_TEST_RPC (scripts/test-on-anvil.ts).
+    chainnode: {
+      url: process.env.FEDLEDGER_TEST_RPC ?? "http://127.0.0.1:8545",
+      chainId: 31337,
+      timeout: 120_000,
+    },
     localhost: {
       url: process.env.FEDLEDGER_RPC ?? "http://127.0.0.1:8545",
       chainId: 31337,

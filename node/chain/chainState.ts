@@ -10,7 +10,9 @@
  * The file is the JSON that anvil's `--load-state` reads (the answer of `anvil_dumpState` is that JSON,
  * gzipped and hex-encoded).
  */
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { writeFileDurably } from "../store/durableWrite";
 
@@ -135,4 +137,47 @@ export function keepChainState(
       if (final) await saveNow().catch((err: Error) => options.onError?.(err));
     },
   };
+}
+
+/** The name of the lock file, inside a data folder, held by the process that keeps the chain. */
+export const CHAIN_LOCK_FILE = "chain.lock";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes the data folder for this process: two nodes saving into one folder would overwrite each other's chain.
+ * Writes this process's id to `chain.lock` (created exclusively); a lock left by a process that no longer
+ * runs is taken over. Throws a ChainStateFileError naming the process that holds it. Returns the release.
+ */
+export function lockDataFolder(dataDir: string, shownAs: string): () => void {
+  const file = path.join(dataDir, CHAIN_LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, "wx", 0o644);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        rmSync(file, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const holder = Number(readFileSync(file, "utf8").trim());
+      if (Number.isInteger(holder) && holder > 0 && alive(holder))
+        throw new ChainStateFileError(
+          `the chain folder ${shownAs} is in use by process ${holder}; stop that chain first, or pass another --data`,
+        );
+      rmSync(file, { force: true });
+    }
+  }
+  throw new ChainStateFileError(`cannot take the chain folder ${shownAs}`);
 }

@@ -5,6 +5,7 @@ import path from "node:path";
 import {
   ChainStateFileError,
   keepChainState,
+  lockDataFolder,
   readSavedChainState,
   type ChainStateKeeper,
 } from "./chainState";
@@ -99,7 +100,10 @@ export interface EmbeddedChain {
   pid: number;
   /** The node's nice value once started (0 when its priority could not be changed). */
   niceness: number;
-  /** Resolves when the node process exits, with its exit code (null when killed by a signal). */
+  /**
+   * Resolves when the node process exits, with its exit code (null when killed by a signal). Its data folder is
+   * free for another node once stop() has resolved (after an exit, call stop() too before starting again).
+   */
   exited: Promise<number | null>;
   /**
    * Turns the node's request log on or off (on at start). With the log on, the node describes every call and
@@ -172,6 +176,8 @@ interface NodeCommand {
   env: NodeJS.ProcessEnv;
   stateFile?: string;
   resumedFromBlock?: number;
+  /** Gives the data folder back (its lock file); called once the node has exited. */
+  release?: () => void;
   /** JSON-RPC method that turns the request log on or off. */
   logMethod: string;
   label: string;
@@ -219,6 +225,7 @@ async function nodeCommand(
   if (params.blockTime !== undefined) args.push("--block-time", String(params.blockTime));
   let stateFile: string | undefined;
   let resumedFromBlock: number | undefined;
+  let release: (() => void) | undefined;
   if (params.dataDir !== undefined) {
     mkdirSync(params.dataDir, { recursive: true });
     // Absolute: the node runs in the package folder, not in the caller's working directory.
@@ -228,10 +235,11 @@ async function nodeCommand(
       saved = await readSavedChainState(stateFile);
     } catch (err) {
       throw new ChainStateFileError(
-        `the chain state ${stateFile} cannot be loaded: ${(err as Error).message}; ` +
+        `the chain state ${path.join(params.dataDir, CHAIN_STATE_FILE)} cannot be loaded: ${(err as Error).message}; ` +
           "move it away to start a new chain in that folder",
       );
     }
+    release = lockDataFolder(path.resolve(params.dataDir), params.dataDir);
     if (saved) {
       args.push("--load-state", stateFile);
       resumedFromBlock = saved.block;
@@ -243,6 +251,7 @@ async function nodeCommand(
     env: { ...process.env },
     stateFile,
     resumedFromBlock,
+    release,
     logMethod: "anvil_setLoggingEnabled",
     label: "anvil node",
   };
@@ -305,16 +314,22 @@ async function startOnPort(
 
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   let keeper: ChainStateKeeper | undefined;
-  void exited.then(() => keeper?.stop(false));
+  // Once the node has exited, however: no more saves, and the data folder is free for the next node.
+  const settled = exited.then(async () => {
+    await keeper?.stop(false);
+    command.release?.();
+  });
   const stop = async () => {
     process.removeListener("exit", killOnExit);
-    if (hasExited) return;
-    // The last blocks are saved before the node is asked to stop.
-    await keeper?.stop(true);
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
+    if (!hasExited) {
+      // The last blocks are saved before the node is asked to stop.
+      await keeper?.stop(true);
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await settled;
   };
 
   try {

@@ -74,7 +74,7 @@ const blockNumber = async (url: string) => Number(await rpc(url, "eth_blockNumbe
       await new Promise((resolve) => setTimeout(resolve, 1_600));
       await transfer(first.url, 2);
       process.kill(first.pid, "SIGKILL");
-      await first.exited;
+      await first.stop();
       const again = await start(dir);
       // The five blocks older than a save interval are kept; of the last two, none, some or all.
       expect(again.resumedFromBlock).to.be.within(5, 7);
@@ -92,6 +92,20 @@ const blockNumber = async (url: string) => Number(await rpc(url, "eth_blockNumbe
         },
       );
       expect(await readFile(file, "utf8")).to.equal('{"block": {"number": "0x1"}, "accounts": {');
+    });
+
+    it("refuses a second node on a folder another node keeps, and frees it when that node stops", async function () {
+      const first = await start(dir);
+      await startEmbeddedChain({ node: "anvil", dataDir: dir }).then(
+        (chain) => {
+          chains.push(chain);
+          expect.fail("two nodes were given one data folder");
+        },
+        (err: Error) => expect(err.message).to.include(`is in use by process ${process.pid}`),
+      );
+      await first.stop();
+      const again = await start(dir);
+      expect(again.resumedFromBlock).to.equal(0);
     });
 
     it("refuses a data folder on a Hardhat node", async function () {

@@ -151,7 +151,7 @@ async function expectWholeRounds(session: DemoSession): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, delayMs));
         const before = Number(await rpc(chain.url, "eth_blockNumber"));
         process.kill(chain.pid, "SIGKILL");
-        await chain.exited;
+        await chain.stop();
         await new Promise((resolve) => setTimeout(resolve, 1_500));
         const restarted = await startChain();
         expect(restarted.resumedFromBlock, "the restarted node resumes the saved chain").to.be.a("number");
