@@ -117,7 +117,7 @@ export function registerChainCommands(program: Command): void {
     .addHelpText(
       "after",
       "\nThe node's accounts are PUBLIC development keys (the default 'test … junk' mnemonic). Use them only here.\n" +
-        "Examples:\n  fedledger chain up --port 8545\n  fedledger chain up --data .fedledger/chain --block-time 2",
+        "Example:\n  fedledger chain up --port 8545\n  fedledger chain up --data .fedledger/chain --block-time 2",
     )
     .action(async (opts: ChainUpOptions) => {
       const kind = chainNodeKind(opts.node);
