@@ -1,4 +1,4 @@
-import { subtask } from "hardhat/config";
+import { extendEnvironment, subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
@@ -22,6 +22,36 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
     };
   }
   return runSuper();
+});
+
+/**
+ * On the `chainnode` network (a real anvil node, `npm run test:anvil-network`), a sent transaction resolves only
+ * once its receipt exists. Hardhat's node mines a transaction before it answers the send; anvil answers first and
+ * mines a moment later, and the tests written for the in-process network read the chain right after a send.
+ * Only the tests' provider is changed: fedledger's own code waits for receipts itself (waitForReceipt).
+ */
+extendEnvironment((hre) => {
+  if (hre.network.name !== "chainnode") return;
+  const provider = hre.network.provider;
+  const request = provider.request.bind(provider);
+  const mined = async (hash: unknown) => {
+    for (let i = 0; i < 2_000; i++) {
+      if (await request({ method: "eth_getTransactionReceipt", params: [hash] })) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const sends = new Set(["eth_sendTransaction", "eth_sendRawTransaction"]);
+  provider.request = async (args) => {
+    const result = await request(args);
+    if (sends.has(args.method)) await mined(result);
+    return result;
+  };
+  const send = provider.send.bind(provider);
+  provider.send = async (method: string, params?: unknown[]) => {
+    const result = await send(method, params);
+    if (sends.has(method)) await mined(result);
+    return result;
+  };
 });
 
 const config: HardhatUserConfig = {
