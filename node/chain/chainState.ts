@@ -15,6 +15,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { writeFileDurably } from "../store/durableWrite";
+import { rawRpc } from "./rawRpc";
 
 /** How often the keeper looks at the chain's head, in milliseconds. */
 export const STATE_SAVE_INTERVAL_MS = 1_000;
@@ -73,18 +74,6 @@ export interface ChainStateKeeper {
   stop(final?: boolean): Promise<void>;
 }
 
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message?: string } };
-  if (body.error) throw new Error(`${method} failed: ${body.error.message ?? "unknown error"}`);
-  return body.result;
-}
-
 /**
  * Starts saving the anvil node at `url` to `file`, every `intervalMs` when its head moved. Errors (the node
  * restarting or gone) are passed to `onError` and the next interval tries again.
@@ -104,10 +93,10 @@ export function keepChainState(
   let stopped = false;
 
   const save = async (): Promise<boolean> => {
-    const head = (await rpc(url, "eth_getBlockByNumber", ["latest", false])) as { hash?: string } | null;
+    const head = (await rawRpc(url, "eth_getBlockByNumber", ["latest", false])) as { hash?: string } | null;
     const headHash = head?.hash;
     if (typeof headHash !== "string" || headHash === savedHead) return false;
-    const dump = await rpc(url, "anvil_dumpState");
+    const dump = await rawRpc(url, "anvil_dumpState");
     if (typeof dump !== "string" || !dump.startsWith("0x")) throw new Error("anvil_dumpState gave no state");
     const json = gunzipSync(Buffer.from(dump.slice(2), "hex"));
     await writeFileDurably(file, json);

@@ -11,6 +11,7 @@ import {
 } from "./chainState";
 import { freePort, isPortFree } from "./freePort";
 import { packageRoot } from "./packageRoot";
+import { rawRpc } from "./rawRpc";
 
 /**
  * Which program runs the embedded chain. `anvil` (Foundry's node, shipped as a binary in the npm package
@@ -341,7 +342,7 @@ async function startOnPort(
       params.readyTimeoutMs ?? 60_000,
     );
     const setRequestLog = async (enabled: boolean) => {
-      await rpcCall(url, command.logMethod, [enabled]);
+      await rawRpc(url, command.logMethod, [enabled], 10_000);
     };
     if (command.stateFile !== undefined) {
       keeper = keepChainState(url, command.stateFile, { onError: params.onStateError });
@@ -365,19 +366,6 @@ async function startOnPort(
     const detail = tail.slice(-8).join(" | ");
     throw new Error(`${(err as Error).message}${detail ? `; node output: ${detail}` : ""}`);
   }
-}
-
-/** One JSON-RPC call to the node; throws with the node's message when it answers with an error. */
-async function rpcCall(url: string, method: string, params: unknown[]): Promise<unknown> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message?: string } };
-  if (body.error) throw new Error(`${method} failed: ${body.error.message ?? "unknown error"}`);
-  return body.result;
 }
 
 /** Sets a process's nice value when allowed; returns the value it has afterwards. */

@@ -8,18 +8,8 @@ import path from "node:path";
 import { expect } from "chai";
 import { chainNodeKind, freePort, startEmbeddedChain, type EmbeddedChain } from "../../node/chain";
 import { readSavedChainState } from "../../node/chain/chainState";
+import { rpc } from "../helpers/chain";
 import { CLI_PATH, makeTempDir, removeTempDir, runCli } from "../helpers/cli";
-
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(body.error.message);
-  return body.result;
-}
 
 async function transfer(url: string, count: number): Promise<string[]> {
   const [from, to] = (await rpc(url, "eth_accounts")) as string[];

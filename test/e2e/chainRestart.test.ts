@@ -17,21 +17,11 @@ import type { EmbeddedChain } from "../../node/chain";
 import type { DemoReport } from "../../node/demo/report";
 import { runDemo } from "../../node/demo/runDemo";
 import { DemoSession } from "../../node/demo/session";
+import { rpc } from "../helpers/chain";
 import { CLI_PATH, makeTempDir, removeTempDir, runCli } from "../helpers/cli";
 import { CapturedOutput, smallDemoSettings, waitForLogEvent } from "./helpers";
 
 const ROUNDS = 3;
-
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(body.error.message);
-  return body.result;
-}
 
 /** Every round finalised once, with each site's one commit in it and every commit included. */
 async function expectWholeRounds(session: DemoSession): Promise<void> {

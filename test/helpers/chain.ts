@@ -36,3 +36,6 @@ export function useEmbeddedChain(params: StartEmbeddedChainParameters = {}): () 
 export function startTestChain(params: StartEmbeddedChainParameters = {}): Promise<EmbeddedChain> {
   return startEmbeddedChain({ ...params, port: 0 });
 }
+
+/** One JSON-RPC call to a test node (the node's error message is thrown as is). */
+export { rawRpc as rpc } from "../../node/chain/rawRpc";
