@@ -36,6 +36,11 @@ export interface AcceptUploadDependencies {
   limits: UpdateLimits;
   /** Secure aggregation: the updates are masked words (`layout` is the masked layout), so no norm applies. */
   masked?: boolean;
+  /**
+   * Called with a new upload's record and bytes once both are stored, before the round can be sealed (secure
+   * aggregation adds the masked words to the round's running sum here).
+   */
+  onStored?: (record: UploadRecord, body: Buffer) => void;
 }
 
 /**
@@ -187,7 +192,9 @@ export async function acceptUpload(
   };
   const admitted = await deps.gates.admit(env.round, async () => {
     await deps.store.put(body);
-    return deps.store.putUpload(record);
+    const put = await deps.store.putUpload(record);
+    if (put.created) deps.onStored?.(put.record, body);
+    return put;
   });
   if (!admitted)
     throw new ApiError("round_closed", `round ${env.round} is being aggregated; uploads are closed`);

@@ -108,10 +108,16 @@ export class RoundDriver {
     return { state: this.state, lastError: this.lastError };
   }
 
-  /** Runs the next step now instead of after the poll interval (when a round may be ready to close). */
+  /**
+   * Runs the next step now instead of after the poll interval (when a round may be ready to close). A nudge
+   * that arrives while a step runs is kept: the wait after that step is skipped, so no nudge is lost.
+   */
   nudge(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.nudged = true;
   }
+
+  private nudged = false;
 
   /** Asks the loop to stop after the current step. */
   stop(): void {
@@ -183,6 +189,11 @@ export class RoundDriver {
         this.state === "done" && this.failures === 0
           ? Math.max(DONE_WATCH_MS, this.deps.pollIntervalMs)
           : driverRetryDelay(this.failures, this.deps.pollIntervalMs, maxDelay);
+      if (this.nudged && this.failures === 0) {
+        this.nudged = false;
+        continue;
+      }
+      this.nudged = false;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wake = () => {
@@ -385,6 +396,8 @@ export class RoundDriver {
     } finally {
       if (!closed) this.deps.gates.unseal(round.round);
     }
+    // The next round can be opened at once: the step after this one runs without waiting for the poll.
+    if (closed) this.nudged = true;
   }
 
   /**

@@ -344,12 +344,15 @@ export class SecAggCoordinator {
       text,
     );
     if (!put.created && put.text !== text) throw new ApiError("duplicate", `${answer.from} already answered`);
-    if (put.created)
+    if (put.created) {
       this.deps.log("info", "secagg_answered", {
         task: this.deps.taskId,
         round: round.round,
         site: answer.from,
       });
+      // The round can be closed as soon as every survivor has answered: tell the driver now.
+      if ((await this.answers(round.round)).length >= request.survivors.length) this.deps.onAllAnswered?.();
+    }
     return { created: put.created };
   }
 

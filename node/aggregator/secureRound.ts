@@ -29,6 +29,7 @@ import type { AggregatorLedger } from "./ledgerPort";
 import type { Logger } from "./log";
 import type { AggregatorMetrics } from "./metrics";
 import { finiteProblem, recordRound } from "./roundMetrics";
+import type { MaskedSums } from "./maskedSums";
 import type { SecAggCoordinator } from "./secaggRound";
 
 /** The task's secure-aggregation settings, as the driver is given them. */
@@ -39,6 +40,8 @@ export interface SecureRoundSettings {
   layout: readonly TensorLayout[];
   /** How long to wait for the survivors' answers after publishing the request, in seconds. */
   answerWaitSeconds: number;
+  /** The masked uploads added up as they arrived (used when they are exactly the survivors'). */
+  sums?: MaskedSums;
 }
 
 /** What closing a secure round needs from the driver. */
@@ -177,6 +180,9 @@ export async function closeSecureRound(
   if (typeof material === "string") return abort(ABORT_REASON_IDS.unmaskingFailed, answers.length, material);
 
   const started = process.hrtime.bigint();
+  // The material is written while the inputs are read and summed (the write waits on the disk, not the CPU).
+  const materialStored = store.put(Buffer.from(canonicalJson(material), "utf8"));
+  materialStored.catch(() => undefined);
   const parent = await store.get(round.baseModelHash);
   if (!parent) throw new AggregationError(`the base model ${round.baseModelHash} is not in the store`);
   const records: UploadRecord[] = [];
@@ -185,12 +191,16 @@ export async function closeSecureRound(
     if (!record) throw new AggregationError(`the upload record of survivor ${site} vanished from the store`);
     records.push(record);
   }
+  // The survivors' masked words added up as they arrived, when the running sum holds exactly them; their bytes
+  // were hash-checked on arrival, and an auditor reads and checks them again from the store.
+  const presummed = deps.secure.sums?.sumOf(round.round, records);
   const inputs = [];
   for (const r of records) {
     // A survivor's update cannot be left out of a masked sum: one the store lost or damaged fails the round.
     let bytes: Buffer | undefined;
     try {
-      bytes = await store.get(r.updateHash);
+      if (presummed) bytes = (await store.has(r.updateHash)) ? EMPTY : undefined;
+      else bytes = await store.get(r.updateHash);
     } catch (err) {
       if (!(err instanceof StoreCorruptionError)) throw err;
     }
@@ -204,7 +214,15 @@ export async function closeSecureRound(
   }
   let model: Uint8Array;
   try {
-    model = aggregateMasked(coordinator.context(round.round), params, ruleId, parent, material, inputs);
+    model = aggregateMasked(
+      coordinator.context(round.round),
+      params,
+      ruleId,
+      parent,
+      material,
+      inputs,
+      presummed,
+    );
   } catch (err) {
     if (!(err instanceof SecAggError) && !(err instanceof AggregationError)) throw err;
     return abort(ABORT_REASON_IDS.unmaskingFailed, inputs.length, err.message);
@@ -213,9 +231,13 @@ export async function closeSecureRound(
   if (finite)
     return abort(ABORT_REASON_IDS.unmaskingFailed, inputs.length, `the aggregate is not finite (${finite})`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const unmaskingHash = await store.put(Buffer.from(canonicalJson(material), "utf8"));
-  return recordRound(deps, round, model, records, seconds, {
+  const unmaskingHash = await materialStored;
+  const recorded = await recordRound(deps, round, model, records, seconds, {
     unmaskingHash,
     dropped: request.dropped.length,
   });
+  if (recorded) deps.secure.sums?.forget(round.round);
+  return recorded;
 }
+
+const EMPTY = Buffer.alloc(0);

@@ -170,6 +170,8 @@ export function createAggregatorApp(deps: AggregatorAppDependencies): express.Ex
       uploads.add(result.record);
       if (result.created) {
         deps.metrics.uploadsAccepted.inc();
+        // The round may be complete now: let the driver look at once rather than at its next poll.
+        deps.driver.nudge();
         deps.log("info", "upload_accepted", {
           task: env.task,
           round: env.round,

@@ -17,6 +17,7 @@ import { DEFAULT_HTTP, DEFAULT_LIMITS } from "./config";
 import { createAggregatorMetrics, type AggregatorMetrics } from "./metrics";
 import { RoundDriver } from "./roundDriver";
 import { RoundGates } from "./roundGates";
+import { MaskedSums } from "./maskedSums";
 import { SecAggCoordinator } from "./secaggRound";
 import { maskedLayout, SECURE_RULES } from "../secagg";
 import type { ReadAuthSettings } from "./readAuth";
@@ -171,6 +172,7 @@ export async function startAggregatorService(
   const updateLimits = updateLimitsFor(taskId, limits);
   const layout = expectedTensors(params.spec);
   const secureSpec = params.spec.secureAggregation;
+  const sums = secureSpec ? new MaskedSums(layout, task.aggregationRule) : undefined;
   const secure = secureSpec && {
     coordinator: new SecAggCoordinator({
       taskId,
@@ -186,6 +188,7 @@ export async function startAggregatorService(
     params: secureSpec,
     layout,
     answerWaitSeconds: params.uploadGraceSeconds,
+    sums,
   };
   const driver = new RoundDriver({
     taskId,
@@ -209,6 +212,7 @@ export async function startAggregatorService(
     gates,
     layout: secure ? maskedLayout(layout, task.aggregationRule) : layout,
     masked: secure !== undefined,
+    onStored: sums && ((record, body) => sums.add(record.round, record.site, record.updateHash, body)),
     secagg: secure?.coordinator,
     driver,
     metrics,

@@ -24,6 +24,7 @@ import {
   applyMasks,
   SecAggError,
   unmaskSum,
+  unmaskPresummed,
   type KeyAdvertisement,
   type SecAggParameters,
   type SiteRoundSecrets,
@@ -132,6 +133,7 @@ export function readMasked(bytes: Uint8Array, layout: readonly TensorLayout[], r
 export interface MaskedInput {
   site: string;
   numSamples: bigint | number;
+  /** The masked update's bytes (not read when aggregateMasked is given the presummed words). */
   bytes: Uint8Array;
 }
 
@@ -148,6 +150,8 @@ export function aggregateMasked(
   parent: Uint8Array,
   material: UnmaskingMaterial,
   inputs: readonly MaskedInput[],
+  /** Σ of the inputs' masked words, added up as they arrived (MaskedSums); the inputs' bytes are not read then. */
+  presummed?: Uint32Array,
 ): Uint8Array {
   const sparse = isSparse(ruleId);
   const header = readModelHeader(parent);
@@ -159,8 +163,20 @@ export function aggregateMasked(
     throw new SecAggError("bad_material", (err as Error).message);
   }
   if (sparse) checkLaneWeight(weights.reduce((a, b) => a + b, 0n));
-  const masked = new Map(inputs.map((u) => [u.site, readMasked(u.bytes, layout, ruleId)]));
-  const unmasked = unmaskSum(c, material, masked);
+  let unmasked: Uint32Array;
+  if (presummed) {
+    if (presummed.length !== vectorLength(valueCount(layout), sparse))
+      throw new SecAggError("bad_material", "the summed masked updates have another length than the model's");
+    unmasked = unmaskPresummed(
+      c,
+      material,
+      inputs.map((u) => u.site),
+      presummed,
+    );
+  } else {
+    const masked = new Map(inputs.map((u) => [u.site, readMasked(u.bytes, layout, ruleId)]));
+    unmasked = unmaskSum(c, material, masked);
+  }
   const sum = new Int32Array(unmasked.buffer);
   const n = valueCount(layout);
   const scale = 2 ** -p.scaleBits;

@@ -28,7 +28,7 @@ import {
   x25519PublicKey,
   type SecAggContext,
 } from "./context";
-import { addMask } from "./prg";
+import { addMasks, type SignedMask } from "./prg";
 import { quantize, type QuantizationParameters, type UniformSource } from "./quantize";
 import { FIELD_PRIME, fromBytes32, reconstruct, split, toBytes32, type Share } from "./shamir";
 
@@ -358,13 +358,14 @@ export function applyMasks(
   words: Uint32Array,
 ): Uint32Array {
   const me = getAddress(secrets.site);
-  addMask(words, secrets.selfSeed, 1);
+  const masks: SignedMask[] = [{ seed: secrets.selfSeed, sign: 1 }];
   for (const ad of ordered(sharedAds)) {
     const other = getAddress(ad.site);
     if (other === me) continue;
     const seed = pairwiseSeed(c, secrets.sSecret, unhex(ad.sPublicKey), me, other);
-    addMask(words, seed, me.toLowerCase() < other.toLowerCase() ? 1 : -1);
+    masks.push({ seed, sign: me.toLowerCase() < other.toLowerCase() ? 1 : -1 });
   }
+  addMasks(words, masks);
   return words;
 }
 
@@ -531,9 +532,8 @@ export function unmaskSum(
   masked: ReadonlyMap<string, Uint32Array>,
 ): Uint32Array {
   const survivors = m.survivors.map((s) => getAddress(s));
-  const keys = [...masked.keys()].map((s) => getAddress(s));
-  if (keys.length !== survivors.length || !survivors.every((s) => keys.includes(s)))
-    throw new SecAggError("bad_material", "the masked updates are not exactly the survivors'");
+  const keys = [...masked.keys()];
+  checkSurvivors(m, keys);
   const length = masked.get(survivors[0])?.length ?? 0;
   const sum = new Uint32Array(length);
   for (const [site, words] of masked) {
@@ -541,7 +541,35 @@ export function unmaskSum(
       throw new SecAggError("bad_material", `the update of ${site} has another length`);
     for (let i = 0; i < length; i++) sum[i] = (sum[i] + words[i]) >>> 0;
   }
-  survivors.forEach((s, i) => addMask(sum, unhex(m.selfMaskSeeds[i]), -1));
+  return removeMasks(c, m, sum);
+}
+
+/** Throws SecAggError("bad_material") unless `sites` are exactly the material's survivors. */
+function checkSurvivors(m: UnmaskingMaterial, sites: readonly string[]): void {
+  const survivors = m.survivors.map((s) => getAddress(s));
+  const keys = sites.map((s) => getAddress(s));
+  if (keys.length !== survivors.length || !survivors.every((s) => keys.includes(s)))
+    throw new SecAggError("bad_material", "the masked updates are not exactly the survivors'");
+}
+
+/**
+ * {@link unmaskSum} for masked updates already added up (modulo 2^32) as they arrived: `sum` is Σ masked of
+ * exactly `sites`, which must be the survivors. Returns a new array; `sum` is left as it was.
+ */
+export function unmaskPresummed(
+  c: SecAggContext,
+  m: UnmaskingMaterial,
+  sites: readonly string[],
+  sum: Uint32Array,
+): Uint32Array {
+  checkSurvivors(m, sites);
+  return removeMasks(c, m, sum.slice());
+}
+
+/** Takes the self masks of the survivors and the survivors' pairwise masks with dropped sites out of `sum`. */
+function removeMasks(c: SecAggContext, m: UnmaskingMaterial, sum: Uint32Array): Uint32Array {
+  const survivors = m.survivors.map((s) => getAddress(s));
+  const masks: SignedMask[] = survivors.map((_, i) => ({ seed: unhex(m.selfMaskSeeds[i]), sign: -1 }));
   const pub = new Map(m.advertisements.map((a) => [getAddress(a.site), unhex(a.sPublicKey)]));
   m.dropped.forEach((d, i) => {
     const dropped = getAddress(d);
@@ -549,9 +577,10 @@ export function unmaskSum(
     for (const s of survivors) {
       const seed = pairwiseSeed(c, key, pub.get(s) as Buffer, dropped, s);
       // The survivor added the pair's mask when its address is below the dropped site's: take it back out.
-      addMask(sum, seed, s.toLowerCase() < dropped.toLowerCase() ? -1 : 1);
+      masks.push({ seed, sign: s.toLowerCase() < dropped.toLowerCase() ? -1 : 1 });
     }
   });
+  addMasks(sum, masks);
   return sum;
 }
 

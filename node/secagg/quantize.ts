@@ -53,7 +53,8 @@ export function quantize(
     const x = Math.min(p.clip, Math.max(-p.clip, values[i]));
     const v = x * factor;
     const low = Math.floor(v);
-    const q = uniform() < v - low ? low + 1 : low;
+    // A whole number (every value a sparse update leaves at zero) rounds to itself: no draw is needed.
+    const q = v !== low && uniform() < v - low ? low + 1 : low;
     out[i] = q >>> 0;
   }
   return out;

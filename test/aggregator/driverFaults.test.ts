@@ -238,6 +238,40 @@ describe("round driver faults (scripted ledger, real store)", function () {
     expect(lastErrors.join(" ")).not.to.include(dir);
   });
 
+  it("keeps a nudge that arrives while a step runs: the next step follows at once, not after the poll", async function () {
+    const ledger = new ScriptedLedger(base, 1, 2);
+    ledger.status = "Finalized";
+    const d = new RoundDriver({
+      taskId: TASK,
+      ledger,
+      store,
+      gates: new RoundGates(),
+      metrics: createAggregatorMetrics(),
+      log,
+      pollIntervalMs: 60_000,
+      uploadGraceSeconds: 0,
+    });
+    let nudged = false;
+    const snapshot = ledger.snapshot.bind(ledger);
+    ledger.snapshot = async () => {
+      // The first step is under way when the nudge comes (an upload accepted, every answer in).
+      if (!nudged) {
+        nudged = true;
+        d.nudge();
+      }
+      return snapshot();
+    };
+    void d.run();
+    await until(
+      "a second step without waiting a minute",
+      async () => (ledger.snapshotCalls >= 2 ? true : undefined),
+      5_000,
+    );
+    d.stop();
+    d.nudge();
+    await d.stopped();
+  });
+
   it("keeps watching a done task, and finalises again the same model when the chain lost the finalisation", async function () {
     const ledger = new ScriptedLedger(base, 1, 2);
     await stored(ledger, 0, deltaFor(spec, 1), 100n);

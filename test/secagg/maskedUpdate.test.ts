@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { MaskedSums } from "../../node/aggregator/maskedSums";
+import { addMask, addMasks } from "../../node/secagg/prg";
 import { HDNodeWallet, Mnemonic } from "ethers";
 import { fedAvgAggregate, fedAvgSparseAggregate } from "../../node/fl";
 import { decodeModel, encodeModel, type NamedTensor } from "../../node/model/format";
@@ -158,6 +160,45 @@ describe("secure aggregation: masked updates and the model from their sum", func
     const { secure, inputs, material, parent } = await secureRound(1, [1, 2, 3]);
     const again = aggregateMasked(CONTEXT, PARAMS, 1, parent, material, [...inputs].reverse());
     expect(Buffer.from(again).equals(Buffer.from(secure))).to.equal(true);
+  });
+
+  it("gives the same model bytes from the masked updates summed as they arrived (MaskedSums)", async function () {
+    for (const rule of [1, 2] as const) {
+      const { secure, inputs, material, parent } = await secureRound(rule, [0, 2, 3]);
+      const sums = new MaskedSums(LAYOUT, rule);
+      const uploads = inputs.map((u, k) => ({ site: u.site, updateHash: `0x${String(k).repeat(64)}` }));
+      inputs.forEach((u, k) => sums.add(1, u.site, uploads[k].updateHash, u.bytes));
+      // The same site twice, and bytes that are no masked update of this task, change nothing.
+      sums.add(1, inputs[0].site, uploads[0].updateHash, inputs[0].bytes);
+      sums.add(1, "0x00000000000000000000000000000000000000aa", `0x${"9".repeat(64)}`, parent);
+      const presummed = sums.sumOf(1, uploads);
+      expect(presummed, `rule ${rule}`).to.not.equal(undefined);
+      const model = aggregateMasked(CONTEXT, PARAMS, rule, parent, material, inputs, presummed);
+      expect(Buffer.from(model).equals(Buffer.from(secure)), `rule ${rule}`).to.equal(true);
+      // Another set (a survivor missing, another hash) is not taken from the running sum.
+      expect(sums.sumOf(1, uploads.slice(1))).to.equal(undefined);
+      expect(
+        sums.sumOf(1, [{ ...uploads[0], updateHash: `0x${"7".repeat(64)}` }, ...uploads.slice(1)]),
+      ).to.equal(undefined);
+      sums.forget(1);
+      expect(sums.sumOf(1, uploads)).to.equal(undefined);
+    }
+  });
+
+  it("adds several masks chunk by chunk exactly as one after the other", function () {
+    const seeds = [1, 2, 3].map((k) => new Uint8Array(32).fill(k));
+    const start = Uint32Array.from({ length: 200_000 }, (_, i) => (i * 2654435761) >>> 0);
+    const one = start.slice();
+    addMask(one, seeds[0], 1);
+    addMask(one, seeds[1], -1);
+    addMask(one, seeds[2], 1);
+    const fused = start.slice();
+    addMasks(fused, [
+      { seed: seeds[0], sign: 1 },
+      { seed: seeds[1], sign: -1 },
+      { seed: seeds[2], sign: 1 },
+    ]);
+    expect(Buffer.from(fused.buffer).equals(Buffer.from(one.buffer))).to.equal(true);
   });
 
   it("signed messages recover their site and fail for another stage, round or body", async function () {
