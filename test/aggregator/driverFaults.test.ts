@@ -175,6 +175,7 @@ describe("round driver faults (scripted ledger, real store)", function () {
     ledger: ScriptedLedger,
     limits: UpdateLimits = updateLimitsFor(TASK),
     maxRetryDelayMs = 40,
+    pollIntervalMs = 1,
   ) {
     return new RoundDriver({
       taskId: TASK,
@@ -183,7 +184,7 @@ describe("round driver faults (scripted ledger, real store)", function () {
       gates: new RoundGates(),
       metrics: createAggregatorMetrics(),
       log,
-      pollIntervalMs: 1,
+      pollIntervalMs,
       uploadGraceSeconds: 0,
       limits,
       maxRetryDelayMs,
@@ -241,16 +242,7 @@ describe("round driver faults (scripted ledger, real store)", function () {
   it("keeps a nudge that arrives while a step runs: the next step follows at once, not after the poll", async function () {
     const ledger = new ScriptedLedger(base, 1, 2);
     ledger.status = "Finalized";
-    const d = new RoundDriver({
-      taskId: TASK,
-      ledger,
-      store,
-      gates: new RoundGates(),
-      metrics: createAggregatorMetrics(),
-      log,
-      pollIntervalMs: 60_000,
-      uploadGraceSeconds: 0,
-    });
+    const d = driver(ledger, updateLimitsFor(TASK), 40, 60_000);
     let nudged = false;
     const snapshot = ledger.snapshot.bind(ledger);
     ledger.snapshot = async () => {
