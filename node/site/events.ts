@@ -146,6 +146,8 @@ const WARN: ReadonlySet<SiteEventType> = new Set([
   "privacy_budget_exhausted",
   "secagg_share_refused",
   "secagg_sat_out",
+  "commit_lost",
+  "task_resumed",
 ]);
 const ERROR: ReadonlySet<SiteEventType> = new Set([
   "base_model_rejected",
