@@ -112,6 +112,15 @@ async function stepTask(rt: SiteRuntime, task: SiteTask, progress: TaskProgress)
   }
   progress.lastStatus = snap.siteStatus;
   const round = snap.round;
+  // A round that closed and was followed by the next one between two looks is still reported closed.
+  const previous = snap.previous;
+  if (
+    previous &&
+    previous.status !== "Open" &&
+    previous.round === progress.round &&
+    progress.reportedClosed !== previous.round
+  )
+    reportClosed(rt, task, progress, previous);
   if (round?.status === "Open") {
     if (progress.round !== round.round) {
       progress.round = round.round;

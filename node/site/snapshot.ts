@@ -28,6 +28,11 @@ export interface TaskSnapshot {
    * is the expected one, else undefined.
    */
   siteCommitted?: boolean;
+  /**
+   * The round the caller expected, as the chain has it now, when the current round moved past it (it closed
+   * and the next one opened between two looks); undefined otherwise.
+   */
+  previous?: RoundInfo;
 }
 
 /**
@@ -60,5 +65,6 @@ export async function readTaskSnapshot(
     siteStatus: siteStatusName(status),
     chainTime: block?.timestamp ?? 0,
     siteCommitted: same ? committed : undefined,
+    previous: !same && expected && expected.round !== task.currentRound ? expected : undefined,
   };
 }
