@@ -394,14 +394,8 @@ async function waitForRpc(
   while (Date.now() < deadline) {
     if (hasExited()) throw new Error(`the ${label} exited with code ${child.exitCode} before answering`);
     try {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-        signal: AbortSignal.timeout(1_000),
-      });
-      const body = (await res.json()) as { result?: string };
-      if (typeof body.result === "string") return Number(BigInt(body.result));
+      const result = await rawRpc(url, "eth_chainId", [], 1_000);
+      if (typeof result === "string") return Number(BigInt(result));
     } catch {
       // Not listening yet.
     }
